@@ -1,0 +1,3 @@
+"""Mentor Coach: curricula for reverse-mentoring pairs, grounded in a knowledge base."""
+
+__version__ = "0.1.0"

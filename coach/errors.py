@@ -1,0 +1,65 @@
+"""Error types the CLI maps to exit codes (SPEC.md section 8)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+
+class CoachError(Exception):
+    """Anything that is not bad input: exit code 1, one line on stderr."""
+
+
+class InputError(CoachError):
+    """Bad user input: exit code 2; names the file, the field and what was expected."""
+
+    def __init__(self, file: str, field: str, expected: str) -> None:
+        self.file = file
+        self.field = field
+        self.expected = expected
+        where = f"{file}: {field}" if field else file
+        super().__init__(f"{where}: {expected}")
+
+
+class InputErrors(InputError):
+    """Several bad-input problems reported together (e.g. every bad card)."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.file, first.field, first.expected)
+        self.args = ("\n".join(str(e) for e in errors),)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic location tuple into `mentee.goals[1]`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def from_validation(file: str, exc: ValidationError) -> InputErrors:
+    """One InputError per pydantic error, each naming the field and what was expected."""
+    errors: list[InputError] = []
+    for err in exc.errors():
+        field = field_path(tuple(err["loc"]))
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            expected = "unknown key (check the spelling; allowed keys are listed in SPEC.md)"
+        elif kind == "missing":
+            expected = "required but missing"
+        else:
+            msg = err["msg"]
+            msg = msg.removeprefix("Value error, ")
+            expected = f"{msg} (got {err.get('input')!r})"
+        errors.append(InputError(file, field, expected))
+    return InputErrors(errors)

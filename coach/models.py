@@ -1,0 +1,253 @@
+"""Pydantic schemas: topic cards, the pair file and the plan (see SPEC.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Domain = Literal[
+    "generative-ai",
+    "consumer-trends",
+    "collaboration-tools",
+    "social-media",
+    "digital-workflow",
+    "data-literacy",
+    "cybersecurity-privacy",
+    "strategy-context",
+    "leadership-communication",
+    "career-navigation",
+    "program-practice",
+]
+DOMAINS: tuple[str, ...] = Domain.__args__  # type: ignore[attr-defined]
+#: What the junior mentor teaches.
+MENTOR_DOMAINS: tuple[str, ...] = DOMAINS[:7]
+#: What the senior leader gives back (the two-way half).
+SENIOR_DOMAINS: tuple[str, ...] = DOMAINS[7:10]
+PROGRAM_DOMAIN = "program-practice"
+
+Lead = Literal["mentor", "mentee", "both"]
+Level = Literal["intro", "intermediate", "advanced"]
+Cadence = Literal["weekly", "biweekly", "monthly"]
+ActivityFormat = Literal[
+    "demo", "hands-on", "discussion", "reflection", "role-play", "exercise", "walkthrough", "review"
+]
+ResourceKind = Literal["book", "tool", "help-page", "article", "course", "podcast", "template", "report"]
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+URL = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+
+class Strict(BaseModel):
+    """Base model that rejects unknown keys, so a typo is never ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --------------------------------------------------------------------------- cards
+
+
+class KeyConcept(Strict):
+    """A term and its meaning in plain words."""
+
+    term: str = Field(min_length=1)
+    meaning: str = Field(min_length=1)
+
+
+class Activity(Strict):
+    """A timed activity a session can run."""
+
+    title: str = Field(min_length=1)
+    minutes: int = Field(ge=1, le=120)
+    format: ActivityFormat
+    lead: Lead
+    description: str = Field(min_length=1)
+
+
+class CardPrompt(Strict):
+    """A discussion prompt on a card; `{mentor}`, `{mentee}`, `{mentee_role}`... may be filled in."""
+
+    text: str = Field(min_length=1)
+    asked_by: Lead
+
+
+class Resource(Strict):
+    """A named book, tool or help page; never a URL."""
+
+    name: str = Field(min_length=1)
+    kind: ResourceKind
+    note: str = ""
+
+    @field_validator("name", "note")
+    @classmethod
+    def _no_url(cls, value: str) -> str:
+        if URL.search(value):
+            raise ValueError("resources are named, not linked: remove the URL")
+        return value
+
+
+class Card(Strict):
+    """One skill-topic card of the knowledge base."""
+
+    id: str
+    title: str = Field(min_length=1)
+    domain: Domain
+    level: Level
+    summary: str = Field(min_length=1)
+    objectives: list[str] = Field(min_length=1)
+    key_concepts: list[KeyConcept] = Field(min_length=1)
+    activities: list[Activity] = Field(min_length=1)
+    discussion_prompts: list[CardPrompt] = Field(min_length=1)
+    pitfalls: list[str] = Field(default_factory=list)
+    pre_work: list[str] = Field(default_factory=list)
+    resources: list[Resource] = Field(default_factory=list)
+    prerequisites: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    #: Where the card was loaded from (set by the loader, not written in YAML).
+    source: str = Field(default="", exclude=True)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not SLUG.match(value):
+            raise ValueError("expected a lowercase slug such as 'genai-prompting-basics'")
+        return value
+
+    def text_for_index(self) -> str:
+        """The text that retrieval sees: title, summary, concepts, objectives and tags."""
+        parts = [self.title, self.summary, " ".join(self.tags)]
+        parts += [f"{k.term}: {k.meaning}" for k in self.key_concepts]
+        parts += self.objectives
+        return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- pair file
+
+
+class Mentor(Strict):
+    """The junior colleague who teaches."""
+
+    name: str = Field(min_length=1, max_length=120)
+    role: str = Field(min_length=1, max_length=120)
+    strengths: list[str] = Field(default_factory=list, max_length=20)
+
+
+class Mentee(Strict):
+    """The senior leader who learns."""
+
+    name: str = Field(min_length=1, max_length=120)
+    role: str = Field(min_length=1, max_length=120)
+    goals: list[str] = Field(min_length=1, max_length=12)
+    comfort: dict[Domain, int] = Field(default_factory=dict)
+
+    @field_validator("comfort")
+    @classmethod
+    def _comfort_range(cls, value: dict[str, int]) -> dict[str, int]:
+        for domain, level in value.items():
+            if not 1 <= level <= 5:
+                raise ValueError(f"comfort for {domain} must be 1 (new to it) to 5 (fluent), got {level}")
+        return value
+
+
+class Program(Strict):
+    """Length and rhythm of the pairing."""
+
+    sessions: int = Field(ge=1, le=24)
+    minutes: int = Field(ge=15, le=180)
+    cadence: Cadence
+    start: dt.date
+
+
+class Pair(Strict):
+    """One mentoring pair, as written in the pair YAML file."""
+
+    mentor: Mentor
+    mentee: Mentee
+    program: Program
+
+
+# --------------------------------------------------------------------------- plan
+
+
+class PersonRef(BaseModel):
+    """Name and role of one side of the pair."""
+
+    name: str
+    role: str
+
+
+class PlanTopic(BaseModel):
+    """A card a session covers."""
+
+    id: str
+    title: str
+    domain: Domain
+
+
+class AgendaItem(BaseModel):
+    """One timed block of a session."""
+
+    minutes: int = Field(ge=1)
+    activity: str
+    lead: Lead
+
+
+class DiscussionPrompt(BaseModel):
+    """A question one side asks the other."""
+
+    text: str
+    asked_by: Lead
+
+
+class Citation(BaseModel):
+    """A card the session draws on, with its file."""
+
+    topic_id: str
+    source: str
+
+
+class Session(BaseModel):
+    """One session of the curriculum."""
+
+    number: int = Field(ge=1)
+    date: dt.date
+    title: str
+    minutes: int = Field(ge=1)
+    topics: list[PlanTopic]
+    objectives: list[str]
+    pre_work: list[str]
+    agenda: list[AgendaItem]
+    discussion_prompts: list[DiscussionPrompt]
+    reflection: list[str]
+    citations: list[Citation]
+    #: Which mentee goals (by index) this session serves.
+    goals: list[int] = Field(default_factory=list)
+
+
+class GeneratedBy(BaseModel):
+    """Which engine and model wrote the plan."""
+
+    engine: str = "offline"
+    model: str = "cards"
+
+
+class Plan(BaseModel):
+    """The curriculum of SPEC.md section 3 plus provenance fields."""
+
+    mentor: PersonRef
+    mentee: PersonRef
+    ground_rules: list[str]
+    success_measures: list[str]
+    sessions: list[Session]
+    goals: list[str] = Field(default_factory=list)
+    generated_by: GeneratedBy = Field(default_factory=GeneratedBy)
+    attempts: int = 0
+    fallback_reason: str | None = None
+    usage: dict[str, int] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready data (dates as ISO strings)."""
+        return self.model_dump(mode="json")

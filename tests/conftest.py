@@ -1,0 +1,93 @@
+"""Test isolation: a private $COACH_HOME, no model configured, no traffic beyond loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PAIR = ROOT / "examples" / "pair.yaml"
+
+_ENV_TO_CLEAR = [
+    "COACH_MODEL",
+    "COACH_CHROMA_URL",
+    "COACH_DATABASE_URL",
+    "COACH_KB_DIRS",
+    "COACH_JUDGE_MODEL",
+    "COACH_ADMIN_PASSWORD",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "AZURE_OPENAI_API_KEY",
+]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: object) -> object:
+    """Refuse any connection that leaves the machine: tests talk only to loopback."""
+    if isinstance(address, tuple) and address and isinstance(address[0], str):
+        host = address[0]
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise ConnectionRefusedError(f"tests may only connect to loopback, not {host}")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+socket.socket.connect = _loopback_only  # type: ignore[assignment]
+
+
+def require(what: str, available: bool) -> None:
+    """Skip when a tool is missing, but fail under `make test` (COACH_REQUIRE_ALL=1)."""
+    if available:
+        return
+    if os.environ.get("COACH_REQUIRE_ALL") == "1":
+        pytest.fail(f"{what} is required under make test but is not available")
+    pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own $COACH_HOME and no model configuration."""
+    for name in _ENV_TO_CLEAR:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "coach-home"
+    monkeypatch.setenv("COACH_HOME", str(home))
+    yield home
+
+
+@pytest.fixture(scope="session")
+def shared_index_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A $COACH_HOME with the shipped cards indexed once for the whole session."""
+    from coach.config import load_settings
+    from coach.index import build_index
+
+    home = tmp_path_factory.mktemp("indexed-home")
+    old = os.environ.get("COACH_HOME")
+    os.environ["COACH_HOME"] = str(home)
+    try:
+        build_index(load_settings())
+    finally:
+        if old is None:
+            os.environ.pop("COACH_HOME", None)
+        else:
+            os.environ["COACH_HOME"] = old
+    return home
+
+
+@pytest.fixture
+def indexed_home(shared_index_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point $COACH_HOME at the shared, already-built index (read-only use)."""
+    monkeypatch.setenv("COACH_HOME", str(shared_index_home))
+    return shared_index_home
