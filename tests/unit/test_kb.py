@@ -1,0 +1,110 @@
+"""The shipped cards validate; bad cards are reported with file and field."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from coach.cli import cli
+from coach.config import DEFAULT_KB
+from coach.knowledge import load_knowledge
+from coach.models import DOMAINS
+
+MODEL_CARD = DEFAULT_KB / "generative-ai" / "genai-prompting-basics.yaml"
+
+
+def test_shipped_cards_validate() -> None:
+    result = CliRunner().invoke(cli, ["kb", "validate"])
+    assert result.exit_code == 0, result.output
+    kb = load_knowledge([DEFAULT_KB])
+    assert len(kb.cards) >= 55
+    for domain in DOMAINS:
+        assert len(kb.in_domain(domain)) >= 5, domain
+        folder = {Path(c.source).parent.name for c in kb.in_domain(domain)}
+        assert folder == {domain}
+
+
+def test_no_urls_or_clichés_in_cards() -> None:
+    for path in DEFAULT_KB.rglob("*.yaml"):
+        text = path.read_text(encoding="utf-8").lower()
+        assert "http" not in text, path
+        for word in ("boomer", "digital native", "dinosaur", "tech-illiterate"):
+            assert word not in text, (path, word)
+
+
+def bad_kb(tmp_path: Path, **changes: object) -> Path:
+    data = yaml.safe_load(MODEL_CARD.read_text())
+    data.update(changes)
+    folder = tmp_path / "mykb"
+    folder.mkdir(exist_ok=True)
+    (folder / "bad.yaml").write_text(yaml.safe_dump(data))
+    return folder
+
+
+def test_bad_domain_named(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path, id="my-card", domain="astrology")
+    result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder)])
+    assert result.exit_code == 2
+    assert "bad.yaml: domain" in result.output
+
+
+def test_duplicate_id_named(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path)  # same id as the shipped card
+    result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder)])
+    assert result.exit_code == 2
+    assert "bad.yaml: id" in result.output and "genai-prompting-basics" in result.output
+
+
+def test_missing_prerequisite_named(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path, id="my-card", prerequisites=["no-such-card"])
+    result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder)])
+    assert result.exit_code == 2
+    assert "bad.yaml: prerequisites[0]" in result.output and "no-such-card" in result.output
+
+
+def test_every_bad_card_is_reported(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path, id="my-card", domain="astrology")
+    shutil.copy(folder / "bad.yaml", folder / "bad2.yaml")
+    (folder / "bad3.yaml").write_text("id: [unclosed")
+    result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder)])
+    assert result.exit_code == 2
+    for name in ("bad.yaml: domain", "bad2.yaml: domain", "bad3.yaml: expected YAML"):
+        assert name in result.output
+
+
+def test_url_in_resource_rejected(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path, id="my-card", resources=[{"name": "see https://example.com", "kind": "tool"}])
+    result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder)])
+    assert result.exit_code == 2
+    assert "resources[0].name" in result.output
+
+
+def test_prerequisite_cycle(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path, id="card-a", prerequisites=["card-b"])
+    data = yaml.safe_load((folder / "bad.yaml").read_text())
+    data.update(id="card-b", prerequisites=["card-a"])
+    (folder / "other.yaml").write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder)])
+    assert result.exit_code == 2
+    assert "cycle" in result.output
+
+
+def test_list_json_spec_fields() -> None:
+    result = CliRunner().invoke(cli, ["kb", "list", "--format", "json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    assert rows and set(rows[0]) == {"topic_id", "title", "domain", "level", "source"}
+    assert all(Path(DEFAULT_KB.parent / r["source"]).is_file() for r in rows)
+
+
+def test_show_text_and_json() -> None:
+    result = CliRunner().invoke(cli, ["kb", "show", "genai-prompting-basics"])
+    assert result.exit_code == 0 and "Prompting chat assistants" in result.output
+    result = CliRunner().invoke(cli, ["kb", "show", "genai-prompting-basics", "--format", "json"])
+    assert json.loads(result.output)["domain"] == "generative-ai"
+    result = CliRunner().invoke(cli, ["kb", "show", "nope"])
+    assert result.exit_code == 2 and "coach kb list" in result.output
