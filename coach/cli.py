@@ -12,7 +12,14 @@ import click
 from coach.errors import CoachError, InputError
 
 #: Commands defined in other modules, imported only when used: name -> "module:attribute".
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "pair": "coach.store_cli:pair",
+    "session": "coach.store_cli:session",
+    "cohort": "coach.store_cli:cohort",
+    "report": "coach.store_cli:report",
+    "ask": "coach.llm_cli:ask",
+    "revise": "coach.llm_cli:revise",
+}
 
 
 class CoachGroup(click.Group):
@@ -68,7 +75,14 @@ class CoachGroup(click.Group):
 
 
 #: One-line help for lazy commands (shown by `coach --help` without importing them).
-LAZY_HELP: dict[str, str] = {}
+LAZY_HELP: dict[str, str] = {
+    "pair": "Store pairs, show their plans and sessions, export or delete them.",
+    "session": "Log what happened to a session (held, cancelled, moved) and its ratings.",
+    "cohort": "Import a roster of pairs and plan the whole cohort.",
+    "report": "Program metrics per pair and overall (table, JSON or HTML with charts).",
+    "ask": "Ask the coach: session briefings, timed lessons, explanations, cancellations.",
+    "revise": "Edit a plan in words; the result must pass the plan checks.",
+}
 
 
 @click.group(cls=CoachGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -298,12 +312,15 @@ def search(
 @click.option("--pair", "pair_file", required=True, help="The pair YAML file (SPEC.md section 2).")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @click.option("--out", default=None, help="Write to this file instead of standard output.")
-def plan(kb_dirs: tuple[str, ...], pair_file: str, fmt: str, out: str | None) -> None:
+@click.option("--model", default=None, metavar="ENGINE", help="offline | local | openai:MODEL (default: $COACH_MODEL).")
+def plan(kb_dirs: tuple[str, ...], pair_file: str, fmt: str, out: str | None, model: str | None) -> None:
     """Build the curriculum for one pair."""
     from coach.pairs import load_pair
+    from coach.providers import parse_model
 
     pair = load_pair(pair_file)
     settings = settings_with_kb(kb_dirs)
+    spec = parse_model(model, settings, "--model") if model else parse_model(settings.model, settings)
     from coach.checks import check_plan
     from coach.export import to_json, to_markdown
     from coach.planner import build_plan
@@ -311,6 +328,11 @@ def plan(kb_dirs: tuple[str, ...], pair_file: str, fmt: str, out: str | None) ->
 
     retriever = get_retriever(settings)
     result = build_plan(pair, retriever)
+    if not spec.offline:
+        from coach.chains import write_plan
+
+        # The model's plan is checked and repaired inside; on failure the draft comes back with the reason.
+        result = write_plan(pair, retriever, settings, result, model=model)
     problems = check_plan(result, pair, retriever.kb)
     if problems:
         raise CoachError("the plan failed its checks: " + "; ".join(problems))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from coach.models import Card, Plan, Session
@@ -108,3 +109,157 @@ def card_to_markdown(card: Card) -> str:
         lines += ["", "Prerequisites: " + ", ".join(card.prerequisites)]
     lines += ["", f"Source: {card.source}", ""]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- calendar and Word (program store)
+
+
+def _session_description(plan: Plan, s: Session) -> str:
+    """Plain-text body of a calendar event: topics, agenda, pre-work and prompts."""
+    lines = ["Topics: " + "; ".join(t.title for t in s.topics), "", "Agenda:"]
+    t = 0
+    for a in s.agenda:
+        lines.append(f"{_clock(t)} ({a.minutes} min, {_who(plan, a.lead)}) {a.activity}")
+        t += a.minutes
+    if s.pre_work:
+        lines += ["", "Before the session:", *[f"- {p}" for p in s.pre_work]]
+    if s.discussion_prompts:
+        lines += [
+            "",
+            "Discussion prompts:",
+            *[f"- {_who(plan, p.asked_by)} asks: {p.text}" for p in s.discussion_prompts],
+        ]
+    lines += ["", "Sources: " + ", ".join(c.topic_id for c in s.citations)]
+    return "\n".join(lines)
+
+
+def to_ics(plan: Plan, start_time: dt.time | None = None) -> bytes:
+    """The plan as an iCalendar file: one event per session with the agenda in the description.
+
+    Args:
+        plan: The plan to export.
+        start_time: Local start time of every session; without it each session is an all-day event
+            on its date (the plan fixes the dates, not the hour).
+    """
+    import hashlib
+
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//Mentor Coach//mentor-coach//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"Reverse mentoring: {plan.mentee.name} and {plan.mentor.name}")
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    # A stable UID per pair and session number: importing a revised plan updates the events.
+    pair_key = hashlib.sha1(f"{plan.mentor.name}|{plan.mentee.name}".encode()).hexdigest()[:12]
+    total = len(plan.sessions)
+    for s in plan.sessions:
+        ev = Event()
+        ev.add("uid", f"{pair_key}-session-{s.number}@mentor-coach")
+        ev.add("dtstamp", stamp)
+        ev.add("summary", f"Reverse mentoring {s.number}/{total}: {s.title}")
+        if start_time is None:
+            ev.add("dtstart", s.date)
+            ev.add("dtend", s.date + dt.timedelta(days=1))
+            ev.add("transp", "TRANSPARENT")
+        else:
+            begin = dt.datetime.combine(s.date, start_time)
+            ev.add("dtstart", begin)
+            ev.add("dtend", begin + dt.timedelta(minutes=s.minutes))
+        ev.add(
+            "description",
+            f"{s.minutes} minutes, {plan.mentor.name} and {plan.mentee.name}\n\n" + _session_description(plan, s),
+        )
+        ev.add("categories", ["Reverse mentoring"])
+        cal.add_component(ev)
+    return bytes(cal.to_ical())
+
+
+def to_docx(plan: Plan) -> bytes:
+    """The plan as an editable Word document (headings, bullet lists and agenda tables)."""
+    import io
+
+    from docx import Document
+    from docx.shared import Pt
+
+    doc = Document()
+    doc.core_properties.title = f"Reverse-mentoring plan: {plan.mentee.name} and {plan.mentor.name}"
+    doc.core_properties.author = "Mentor Coach"
+    doc.add_heading(f"Reverse-mentoring plan: {plan.mentee.name} and {plan.mentor.name}", level=0)
+    info = doc.add_paragraph()
+    info.add_run("Mentor (teaches digital skills): ").bold = True
+    info.add_run(f"{plan.mentor.name}, {plan.mentor.role}")
+    info = doc.add_paragraph()
+    info.add_run("Mentee (senior leader, shares strategy and leadership context): ").bold = True
+    info.add_run(f"{plan.mentee.name}, {plan.mentee.role}")
+    if plan.sessions:
+        s0, end = plan.sessions[0], plan.sessions[-1]
+        doc.add_paragraph(
+            f"{len(plan.sessions)} sessions of {s0.minutes} minutes, "
+            f"{s0.date.strftime('%d %b %Y')} to {end.date.strftime('%d %b %Y')}. "
+            f"Prepared by Mentor Coach ({plan.generated_by.engine}: {plan.generated_by.model})."
+        )
+
+    def bullets(items: list[str], style: str = "List Bullet") -> None:
+        for item in items:
+            doc.add_paragraph(item, style=style)
+
+    if plan.goals:
+        doc.add_heading("Goals", level=1)
+        bullets(plan.goals, "List Number")
+    doc.add_heading("Ground rules", level=1)
+    bullets(plan.ground_rules)
+    doc.add_heading("How we will know it worked", level=1)
+    bullets(plan.success_measures)
+
+    doc.add_heading("Overview", level=1)
+    table = doc.add_table(rows=1, cols=4)
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, ("#", "Date", "Title", "Main topics"), strict=True):
+        cell.text = text
+    for s in plan.sessions:
+        row = table.add_row().cells
+        row[0].text = str(s.number)
+        row[1].text = s.date.isoformat()
+        row[2].text = s.title
+        row[3].text = ", ".join(t.title for t in s.topics)
+
+    for s in plan.sessions:
+        doc.add_heading(f"Session {s.number} - {s.title}", level=1)
+        doc.add_paragraph(f"{s.date.strftime('%A %d %B %Y')} - {s.minutes} minutes")
+        doc.add_paragraph("Topics: " + "; ".join(f"{t.title} [{t.id}]" for t in s.topics))
+        doc.add_heading("Objectives", level=2)
+        bullets(s.objectives)
+        if s.pre_work:
+            doc.add_heading("Before the session", level=2)
+            bullets(s.pre_work)
+        doc.add_heading("Agenda", level=2)
+        agenda = doc.add_table(rows=1, cols=4)
+        agenda.style = "Table Grid"
+        for cell, text in zip(agenda.rows[0].cells, ("Time", "Minutes", "Activity", "Leads"), strict=True):
+            cell.text = text
+        t = 0
+        for a in s.agenda:
+            row = agenda.add_row().cells
+            row[0].text = _clock(t)
+            row[1].text = str(a.minutes)
+            row[2].text = a.activity
+            row[3].text = _who(plan, a.lead)
+            t += a.minutes
+        doc.add_heading("Discussion prompts", level=2)
+        for p in s.discussion_prompts:
+            para = doc.add_paragraph(style="List Bullet")
+            para.add_run(f"{_who(plan, p.asked_by)} asks: ").bold = True
+            para.add_run(p.text)
+        doc.add_heading("Reflection", level=2)
+        bullets(s.reflection)
+        src = doc.add_paragraph("Sources: " + ", ".join(f"{c.topic_id} ({c.source})" for c in s.citations))
+        for run in src.runs:
+            run.font.size = Pt(8)
+    if plan.notes:
+        doc.add_heading("Notes", level=1)
+        bullets(plan.notes)
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()

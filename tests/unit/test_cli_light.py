@@ -42,7 +42,7 @@ def test_help_lists_the_commands() -> None:
         assert name in out.stdout
 
 
-def test_bad_queries_path_is_input_error_without_traceback(tmp_path) -> None:  # noqa: ANN001
+def test_bad_queries_path_is_input_error_without_traceback(tmp_path) -> None:
     # A folder given where a queries file is expected.
     out = subprocess.run(
         [sys.executable, "-m", "coach.cli", "search", "--queries", str(tmp_path)],

@@ -1,0 +1,284 @@
+"""Revisions: common edits offline, free-form edits through a model; every result passes the checks or is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fakeserver import FakeOpenAI, plan_from_prompt, text, use_server
+
+from coach.checks import CLOSING_CARD, KICKOFF_CARD
+from coach.cli import cli
+from coach.config import load_settings
+from coach.errors import InputError
+from coach.models import MENTOR_DOMAINS, Pair, Plan
+from coach.pairs import load_pair
+from coach.planner import build_plan
+from coach.revise import Edit, RevisionRefused, check_revised, parse_edits, revise, revise_offline
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "pair.yaml"
+
+
+@pytest.fixture(scope="module")
+def retriever(shared_index_home: Path):
+    """One retriever over the shared index for the whole module (building one per test is slow)."""
+    from coach.retrieval import get_retriever
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COACH_HOME", str(shared_index_home))
+        return get_retriever(load_settings())
+
+
+@pytest.fixture(scope="module")
+def pair() -> Pair:
+    return load_pair(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def plan(pair: Pair, retriever) -> Plan:
+    return build_plan(pair, retriever)
+
+
+def mentor_ids(plan: Plan, number: int) -> list[str]:
+    return [t.id for t in plan.sessions[number - 1].topics if t.domain in MENTOR_DOMAINS]
+
+
+def assert_valid(plan: Plan, retriever, pair: Pair) -> None:
+    assert check_revised(plan, retriever.kb, pair) == []
+    for s in plan.sessions:
+        assert sum(a.minutes for a in s.agenda) == s.minutes
+    assert [s.number for s in plan.sessions] == list(range(1, len(plan.sessions) + 1))
+    assert KICKOFF_CARD in {t.id for t in plan.sessions[0].topics}
+    assert CLOSING_CARD in {t.id for t in plan.sessions[-1].topics}
+
+
+# --------------------------------------------------------------------------- reading the request
+
+
+def test_parse_compound_instruction(plan: Plan) -> None:
+    edits = parse_edits("Make session 3 about Teams and 30 minutes shorter", plan)
+    assert edits == [Edit("topic", session=3, topic="teams"), Edit("length", session=3, delta=-30)]
+
+
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        ("move session 2 to 2026-02-03", Edit("date", session=2, date=dt.date(2026, 2, 3))),
+        ("reschedule session 2 to 3 Feb", Edit("date", session=2, date=dt.date(2026, 2, 3))),
+        ("move session 4 a week later", Edit("date", session=4, days=7)),
+        ("drop session 4", Edit("drop", session=4)),
+        ("add a session on dashboards", Edit("add", topic="dashboards")),
+        ("session 3 was cancelled, compress the rest", Edit("cancel", session=3)),
+        ("we missed session 5", Edit("cancel", session=5)),
+        ("make session 2 60 minutes", Edit("length", session=2, minutes=60)),
+        ("make session 2 half an hour", Edit("length", session=2, minutes=30)),
+        ("make session 4 an hour and a half", Edit("length", session=4, minutes=90)),
+        ("make session 2 shorter by 10 minutes", Edit("length", session=2, delta=-10)),
+        ("change the topic of session 2 to phishing", Edit("topic", session=2, topic="phishing")),
+        ("make session 2 about Slack and Teams", Edit("topic", session=2, topic="slack and teams")),
+    ],
+)
+def test_parse_single_edits(plan: Plan, instruction: str, expected: Edit) -> None:
+    assert parse_edits(instruction, plan) == [expected]
+
+
+def test_unknown_instruction_offline_is_bad_input(plan: Plan, retriever) -> None:
+    with pytest.raises(InputError) as err:
+        revise_offline(plan, "make it nicer", retriever)
+    assert "instruction" in str(err.value) and "make session 3 about Teams" in str(err.value)
+
+
+def test_session_out_of_range_is_bad_input(plan: Plan, retriever) -> None:
+    with pytest.raises(InputError, match="a session between 1 and 6, got session 9"):
+        revise_offline(plan, "make session 9 30 minutes shorter", retriever)
+
+
+# --------------------------------------------------------------------------- offline edits
+
+
+def test_topic_and_length(plan: Plan, retriever, pair: Pair) -> None:
+    result = revise_offline(plan, "make session 3 about dashboards and 30 minutes shorter", retriever, pair)
+    new = result.plan
+    assert_valid(new, retriever, pair)
+    assert mentor_ids(new, 3) == ["data-reading-dashboards"]
+    s3 = new.sessions[2]
+    assert s3.minutes == 15 and sum(a.minutes for a in s3.agenda) == 15
+    assert any(a.lead == "mentee" for a in s3.agenda)  # the senior segment survives the squeeze
+    card = retriever.kb.get("data-reading-dashboards")
+    assert any(a.activity.startswith(card.title) for a in s3.agenda)
+    assert {c.topic_id for c in s3.citations} == {t.id for t in s3.topics}
+    # Other sessions are untouched (a goal may move to another session whose cards serve it).
+    for a, b in zip(plan.sessions, new.sessions, strict=True):
+        if a.number != 3:
+            assert a.model_dump(exclude={"goals"}) == b.model_dump(exclude={"goals"})
+    assert len(result.changes) == 2
+
+
+def test_date_change_and_order_is_kept(plan: Plan, retriever, pair: Pair) -> None:
+    new = revise_offline(plan, "move session 2 to 2026-02-03", retriever, pair).plan
+    assert new.sessions[1].date == dt.date(2026, 2, 3)
+    assert_valid(new, retriever, pair)
+    with pytest.raises(RevisionRefused, match="must come after session 2"):
+        revise_offline(plan, "move session 3 to 20 January", retriever, pair)
+
+
+def test_drop_middle_and_last_session(plan: Plan, retriever, pair: Pair) -> None:
+    new = revise_offline(plan, "drop session 4", retriever, pair).plan
+    assert len(new.sessions) == 5
+    assert_valid(new, retriever, pair)
+    assert [s.date for s in new.sessions] == [s.date for s in plan.sessions if s.number != 4]
+    last = revise_offline(plan, "drop session 6", retriever, pair).plan
+    assert len(last.sessions) == 5
+    assert_valid(last, retriever, pair)  # the closing review moved to the new last session
+    assert any(a.activity.startswith("Review of progress") for a in last.sessions[-1].agenda)
+
+
+def test_drop_first_session_is_refused(plan: Plan, retriever, pair: Pair) -> None:
+    with pytest.raises(RevisionRefused, match="kick-off"):
+        revise_offline(plan, "drop session 1", retriever, pair)
+
+
+def test_add_a_session_before_the_closing_one(plan: Plan, retriever, pair: Pair) -> None:
+    new = revise_offline(plan, "add a session on spreadsheets", retriever, pair).plan
+    assert len(new.sessions) == 7
+    assert_valid(new, retriever, pair)
+    assert mentor_ids(new, 6) == ["data-spreadsheet-essentials"]
+    assert new.sessions[5].date == plan.sessions[5].date
+    assert new.sessions[6].date == plan.sessions[5].date + dt.timedelta(days=14)  # biweekly
+
+
+def test_compress_after_a_cancellation_keeps_every_topic(plan: Plan, retriever, pair: Pair) -> None:
+    result = revise_offline(plan, "session 3 was cancelled, compress the rest", retriever, pair)
+    new = result.plan
+    assert len(new.sessions) == 5
+    assert_valid(new, retriever, pair)
+    before = {t for n in range(3, 7) for t in mentor_ids(plan, n)}
+    after = {t for n in range(3, 6) for t in mentor_ids(new, n)}
+    assert before <= after
+    assert new.sessions[:2] == plan.sessions[:2]  # held sessions unchanged
+    assert [s.date for s in new.sessions[2:]] == [s.date for s in plan.sessions[3:]]
+    assert "was cancelled" in result.changes[0]
+
+
+def test_cancelling_the_last_session_is_refused(plan: Plan, retriever, pair: Pair) -> None:
+    with pytest.raises(RevisionRefused, match="add a session instead"):
+        revise_offline(plan, "session 6 was cancelled", retriever, pair)
+
+
+def test_out_of_range_length_is_refused(plan: Plan, retriever, pair: Pair) -> None:
+    with pytest.raises(RevisionRefused, match="200 minutes"):
+        revise_offline(plan, "make session 2 200 minutes", retriever, pair)
+
+
+def test_topic_no_card_covers_is_refused(plan: Plan, retriever, pair: Pair) -> None:
+    with pytest.raises(RevisionRefused, match="lasagne"):
+        revise_offline(plan, "make session 2 about lasagne recipes", retriever, pair)
+
+
+def test_revision_works_from_the_plan_alone(plan: Plan, retriever) -> None:
+    new = revise_offline(plan, "make session 2 60 minutes", retriever).plan
+    assert new.sessions[1].minutes == 60
+    assert check_revised(new, retriever.kb) == []
+
+
+# --------------------------------------------------------------------------- through a model
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch):
+    with FakeOpenAI() as s:
+        use_server(monkeypatch, s, COACH_MAX_TOKENS="20000")
+        yield s
+
+
+def provider():
+    from coach.providers import make_provider, parse_model
+
+    settings = load_settings()
+    return make_provider(parse_model(settings.model, settings), settings)
+
+
+def shorter_session_3(p: dict) -> None:
+    s = p["sessions"][2]
+    s["minutes"] = 30
+    s["agenda"] = [
+        {"minutes": 10, "activity": "Teams tour", "lead": "mentor"},
+        *[a for a in s["agenda"] if a["lead"] == "mentee"][:1],
+    ]
+    s["agenda"][1]["minutes"] = 20
+
+
+def test_model_edit_is_checked_and_used(server: FakeOpenAI, plan: Plan, retriever, pair: Pair) -> None:
+    server.push(plan_from_prompt(shorter_session_3, block="plan"))
+    result = revise(plan, "make session 3 half an hour, mostly the senior's segment", retriever, pair, provider())
+    assert result.engine == "openai"
+    assert result.plan.sessions[2].minutes == 30
+    assert result.plan.generated_by.model == "fake-model" and result.plan.attempts == 1
+    assert_valid(result.plan, retriever, pair)
+    body = server.requests[0]
+    user = body["messages"][1]["content"]
+    assert '<data name="edit_request">\nmake session 3 half an hour' in user
+
+
+def test_model_edit_breaking_rules_is_repaired_or_refused(
+    server: FakeOpenAI, plan: Plan, retriever, pair: Pair
+) -> None:
+    def no_senior(p: dict) -> None:
+        p["sessions"][1]["agenda"] = [{"minutes": 45, "activity": "Lecture", "lead": "mentor"}]
+
+    server.always(plan_from_prompt(no_senior, block="plan"))
+    with pytest.raises(RevisionRefused) as err:
+        revise(plan, "turn session 2 into a lecture", retriever, pair, provider())
+    assert "senior leader leads" in str(err.value)
+    assert len(server.requests) == 3
+    assert "senior leader leads" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_model_failure_falls_back_to_offline_edit(server: FakeOpenAI, plan: Plan, retriever, pair: Pair) -> None:
+    server.always(text("I think session 3 should be shorter."))
+    result = revise(plan, "make session 3 30 minutes shorter", retriever, pair, provider())
+    assert result.engine == "offline"
+    assert result.plan.sessions[2].minutes == 15
+    assert result.plan.fallback_reason and "applied the edit offline" in result.plan.fallback_reason
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_revise_writes_a_checked_plan(indexed_home: Path, tmp_path: Path, plan: Plan) -> None:
+    from coach.export import to_json
+
+    src = tmp_path / "plan.json"
+    src.write_text(to_json(plan))
+    out = tmp_path / "revised.json"
+    result = CliRunner().invoke(
+        cli, ["revise", "--plan", str(src), "make session 3 about dashboards and 30 minutes shorter", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["sessions"][2]["minutes"] == 15
+    assert "changed: session 3: 45 -> 15 minutes" in result.output
+
+
+def test_cli_refused_edit_writes_nothing(indexed_home: Path, tmp_path: Path, plan: Plan) -> None:
+    from coach.export import to_json
+
+    src = tmp_path / "plan.json"
+    src.write_text(to_json(plan))
+    out = tmp_path / "revised.json"
+    result = CliRunner().invoke(cli, ["revise", "--plan", str(src), "drop session 1", "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: the edit was refused") and "kick-off" in result.output
+    assert not out.exists()
+
+
+def test_cli_bad_plan_file_is_exit_2(indexed_home: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"mentor": {"name": "A"}}')
+    result = CliRunner().invoke(cli, ["revise", "--plan", str(bad), "drop session 2"])
+    assert result.exit_code == 2
+    assert str(bad) in result.output
