@@ -19,6 +19,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "report": "coach.store_cli:report",
     "ask": "coach.llm_cli:ask",
     "revise": "coach.llm_cli:revise",
+    "eval": "coach.eval_cli:eval_cmd",
+    "ui": "coach.ui_cli:ui",
 }
 
 
@@ -82,6 +84,8 @@ LAZY_HELP: dict[str, str] = {
     "report": "Program metrics per pair and overall (table, JSON or HTML with charts).",
     "ask": "Ask the coach: session briefings, timed lessons, explanations, cancellations.",
     "revise": "Edit a plan in words; the result must pass the plan checks.",
+    "eval": "Score plans and answers against the eval cases; gate on thresholds.",
+    "ui": "Start the web app (Coach, Plan, Knowledge, Program, Evals).",
 }
 
 
