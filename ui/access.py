@@ -1,0 +1,82 @@
+"""Who may see the admin views (Program, Evals) and edit cards.
+
+With `COACH_ADMIN_PASSWORD` set, an admin logs in once per browser session; the fact is kept in
+server-side session state (a `gr.State`), which a client cannot set itself, and every admin
+handler checks it again on the server. Without a password the app only binds to 127.0.0.1 and
+says plainly that the admin views are open to anyone using this machine.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ui.common import settings
+
+#: After this many wrong passwords in a row, each further try waits (slows down guessing).
+FREE_TRIES = 3
+MAX_DELAY_SECONDS = 5.0
+
+
+@dataclass
+class Session:
+    """What one browser session has proved (kept server-side in a gr.State)."""
+
+    admin: bool = False
+
+
+_fail_lock = threading.Lock()
+_failures = 0
+
+
+def password_set() -> bool:
+    """Whether COACH_ADMIN_PASSWORD protects the admin views."""
+    return bool(settings().admin_password)
+
+
+def is_admin(session: Session | None) -> bool:
+    """True when admin views are open (no password set) or this session logged in."""
+    if not password_set():
+        return True
+    return bool(session is not None and session.admin)
+
+
+def require_admin(session: Session | None, what: str = "this view") -> None:
+    """Refuse (with a message shown on the page) unless the session may use admin views."""
+    if not is_admin(session):
+        raise gr.Error(f"Log in as admin to use {what}: enter the admin password in the Program or Evals tab.")
+
+
+def check_password(given: str | None) -> bool:
+    """Compare in constant time; repeated failures are slowed down (process-wide)."""
+    global _failures
+    expected = settings().admin_password
+    if not expected:
+        return True
+    ok = hmac.compare_digest((given or "").encode(), expected.encode())
+    with _fail_lock:
+        if ok:
+            _failures = 0
+            return True
+        _failures += 1
+        delay = min(MAX_DELAY_SECONDS, 0.5 * max(0, _failures - FREE_TRIES))
+    if delay:
+        time.sleep(delay)
+    return False
+
+
+def status_text(session: Session | None) -> str:
+    """One line for the page saying how admin access works right now."""
+    if not password_set():
+        return (
+            "**Admin views are open**: no admin password is set (COACH_ADMIN_PASSWORD), so anyone using this "
+            "computer can see the program and evals and edit cards. The app only accepts connections from this "
+            "computer (127.0.0.1)."
+        )
+    if session is not None and session.admin:
+        return "Logged in as admin."
+    return "The program, evals and card editing are for admins. Enter the admin password to continue."

@@ -1,0 +1,212 @@
+"""The Gradio app: Coach, Plan, Knowledge, Program and Evals tabs. `demo` is built at import.
+
+Building `demo` imports Gradio and lays out the page; it does not open the index, the database or
+a model: those open on first use. `launch()` applies the security settings (queue bounds, upload
+limit, blocked paths, loopback-only without an admin password, a Host check against DNS rebinding).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ui import access, coach_tab, evals_tab, knowledge_tab, plan_tab, program_tab
+from ui.common import retriever
+
+#: Largest file the server accepts in one upload (a pair file is a few hundred bytes).
+MAX_UPLOAD = "1mb"
+#: Requests waiting beyond the running ones; more are turned away with "the queue is full".
+QUEUE_MAX_SIZE = 64
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+CSS = """
+.field-error { color: #b42318; font-size: 0.9em; margin-top: -6px; }
+.field-error p { margin: 0; }
+.chips button { white-space: normal; }
+#app-header h1 { margin-bottom: 0; }
+footer { display: none !important; }
+"""
+
+HEADER = """# Mentor Coach
+Plans, coaching and a record for reverse-mentoring pairs: a junior colleague teaches digital skills,
+a senior leader learns and shares strategy and leadership back."""
+
+
+def _login_box(session: gr.State) -> tuple[gr.Row, gr.Textbox, gr.Button, gr.Markdown]:
+    with gr.Row(visible=access.password_set()) as row:
+        password = gr.Textbox(label="Admin password", type="password", scale=3, max_length=200)
+        button = gr.Button("Log in", variant="primary", scale=1, min_width=100)
+    message = gr.Markdown(access.status_text(None))
+    return row, password, button, message
+
+
+def build_demo() -> gr.Blocks:
+    """Lay out the whole app and wire its events."""
+    with gr.Blocks(title="Mentor Coach", fill_width=True) as demo:
+        session = gr.State(access.Session())
+        plan_state = gr.State(None)
+        pair_state = gr.State(None)
+        gr.Markdown(HEADER, elem_id="app-header")
+        banner = gr.Markdown("", elem_id="access-banner")
+        with gr.Tabs(selected="coach") as tabs:
+            with gr.Tab("Coach", id="coach", elem_id="tab-coach"):
+                coach = coach_tab.build(plan_state)
+            with gr.Tab("Plan", id="plan", elem_id="tab-plan"):
+                plan_tab.build(session, plan_state, pair_state)
+            with gr.Tab("Knowledge", id="knowledge", elem_id="tab-knowledge"):
+                kb = knowledge_tab.build(session)
+            with gr.Tab("Program (admin)", id="program", elem_id="tab-program"):
+                p_row, p_pass, p_btn, p_msg = _login_box(session)
+                program = program_tab.build(session)
+            with gr.Tab("Evals (admin)", id="evals", elem_id="tab-evals"):
+                e_row, e_pass, e_btn, e_msg = _login_box(session)
+                evals = evals_tab.build(session)
+
+        admin_outputs = [p_row, e_row, p_msg, e_msg, program["panel"], evals["panel"], banner]
+
+        def admin_state(s: access.Session) -> list[Any]:
+            ok = access.is_admin(s)
+            text = access.status_text(s)
+            need_login = access.password_set() and not ok
+            banner_text = "" if access.password_set() else "⚠ " + access.status_text(s)
+            return [
+                gr.update(visible=need_login),
+                gr.update(visible=need_login),
+                text,
+                text,
+                gr.update(visible=ok),
+                gr.update(visible=ok),
+                banner_text,
+            ]
+
+        def login(s: access.Session, password: str) -> list[Any]:
+            if not access.password_set():
+                new = s
+            elif access.check_password(password):
+                new = access.Session(admin=True)
+            else:
+                raise gr.Error("That password is not right. Ask the person who runs the program for it.")
+            return [new, "", "", *admin_state(new), *program["load"](new), *evals["load"](new)]
+
+        login_outputs = [session, p_pass, e_pass, *admin_outputs, *program["outputs"], *evals["outputs"]]
+        p_btn.click(login, [session, p_pass], login_outputs, api_name="admin_login")
+        e_btn.click(login, [session, e_pass], login_outputs, api_visibility="private")
+        p_pass.submit(login, [session, p_pass], login_outputs, api_visibility="private")
+        e_pass.submit(login, [session, e_pass], login_outputs, api_visibility="private")
+
+        def on_load(s: access.Session, request: gr.Request) -> list[Any]:
+            card_id = request.query_params.get("card") if request is not None else None
+            tab: Any = gr.update()
+            view: Any = gr.update()
+            if card_id:
+                view = knowledge_tab.view(card_id)
+                tab = gr.update(selected="knowledge")
+            return [
+                tab,
+                view,
+                gr.update(choices=coach_tab.pair_choices()),
+                *admin_state(s),
+                *program["load"](s),
+                *evals["load"](s),
+            ]
+
+        demo.load(
+            on_load,
+            session,
+            [tabs, kb["card_view"], coach["pair"], *admin_outputs, *program["outputs"], *evals["outputs"]],
+            api_visibility="private",
+        )
+    return demo
+
+
+def blocked_paths(home: Path) -> list[str]:
+    """Folders Gradio's file route must never serve: $COACH_HOME, the working directory and the project.
+
+    A folder that holds Gradio's own upload cache (say the app is started from /tmp) cannot be
+    blocked whole, since downloads are served from there; $COACH_HOME is always blocked.
+    """
+    from coach.config import PACKAGE_ROOT
+    from gradio.utils import get_upload_folder, is_in_or_equal
+
+    cache = Path(get_upload_folder()).resolve()
+    exports = Path(tempfile.gettempdir()).resolve()
+    out = [str(home.resolve())]
+    for p in (Path.cwd().resolve(), PACKAGE_ROOT.resolve()):
+        if is_in_or_equal(str(cache), str(p)) or is_in_or_equal(str(exports), str(p)):
+            continue
+        out.append(str(p))
+    return list(dict.fromkeys(out))
+
+
+def check_bind(host: str, share: bool) -> None:
+    """Refuse to serve beyond this machine when no admin password protects the admin views."""
+    from coach.errors import InputError
+
+    if access.password_set():
+        return
+    if share:
+        raise InputError("--share", "share", "COACH_ADMIN_PASSWORD to be set before the app is shared")
+    if host not in LOOPBACK:
+        raise InputError(
+            "--host",
+            "host",
+            f"127.0.0.1 while no COACH_ADMIN_PASSWORD is set (admin views would be open to the network), got {host!r}",
+        )
+
+
+def launch(
+    host: str = "127.0.0.1", port: int = 7860, share: bool = False, prevent_thread_lock: bool = False, quiet: bool = False
+) -> Any:
+    """Start the server with the queue bounds, upload limit, blocked paths and Host check.
+
+    Args:
+        host: Interface to bind; anything but loopback needs COACH_ADMIN_PASSWORD.
+        port: TCP port.
+        share: Ask Gradio for a public share link (needs COACH_ADMIN_PASSWORD).
+        prevent_thread_lock: Return after starting (tests); otherwise block until stopped.
+        quiet: Do not print Gradio's banner.
+    """
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    from ui.common import settings
+
+    check_bind(host, share)
+    s = settings()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    app_kwargs: dict[str, Any] = {}
+    if host in LOOPBACK and not share:
+        # Against DNS rebinding: a page on another site cannot reach the app through its own host name.
+        app_kwargs["middleware"] = [
+            Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"])
+        ]
+    demo.queue(default_concurrency_limit=s.concurrency, max_size=QUEUE_MAX_SIZE)
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet,
+        max_file_size=MAX_UPLOAD,
+        allowed_paths=[],
+        blocked_paths=blocked_paths(s.home),
+        app_kwargs=app_kwargs,
+        footer_links=[],
+        show_error=True,
+        ssr_mode=False,
+        mcp_server=False,
+        theme=gr.themes.Soft(),
+        css=CSS,
+    )
+
+
+def warm_up() -> None:
+    """Open the retriever before the first request (builds the index if the cards changed)."""
+    retriever()
+
+
+demo = build_demo()

@@ -1,0 +1,200 @@
+"""Knowledge tab: search the cards, browse them by subject, read one, and (admins) add or edit a card."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+
+from coach.models import DOMAINS
+from ui import access
+from ui.cardform import FIELDS, HELP, card_to_form, card_yaml, check_card, target_path
+from ui.common import domain_label, reset_retriever, retriever, settings
+from ui.render import card_markdown
+from ui.safe import escape
+
+log = logging.getLogger(__name__)
+
+MODES: list[tuple[str, str]] = [
+    ("Best match (meaning and words)", "hybrid"),
+    ("Exact words", "bm25"),
+    ("Similar meaning", "dense"),
+]
+DOMAIN_CHOICES: list[tuple[str, str]] = [(domain_label(d), d) for d in DOMAINS]
+RESULT_HEADERS = ["#", "Card", "Subject", "Level", "Match", "id"]
+
+
+def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8) -> tuple[Any, ...]:
+    """Search the cards; returns the results table, the picker of found cards and a status line."""
+    query = (query or "").strip()
+    if not query:
+        return [], gr.update(), "Type what you are looking for, for example *phishing* or *board papers with AI*."
+    if len(query) > 500:
+        return [], gr.update(), "Please keep the search under 500 characters."
+    wanted = {d for d in (domains or []) if d in DOMAINS} or None
+    hits = retriever().search(query, k=max(1, min(int(k or 8), 30)), mode=mode if mode in {"hybrid", "bm25", "dense"} else "hybrid", domains=wanted)
+    rows = [
+        [i, h.card.title, domain_label(h.card.domain), h.card.level, round(float(h.score), 3), h.card.id]
+        for i, h in enumerate(hits, 1)
+    ]
+    picker = gr.update(choices=[(f"{h.card.title} [{h.card.id}]", h.card.id) for h in hits], value=hits[0].card.id if hits else None)
+    status = f"{len(hits)} card{'s' if len(hits) != 1 else ''} found." if hits else "No card matches that search."
+    return rows, picker, status
+
+
+def cards_in(domain: str | None) -> Any:
+    """The card picker for one subject."""
+    kb = retriever().kb
+    cards = kb.in_domain(domain) if domain else kb.cards
+    return gr.update(choices=[(f"{c.title} [{c.id}]", c.id) for c in cards], value=cards[0].id if cards else None)
+
+
+def view(card_id: str | None) -> str:
+    """One card in full."""
+    if not card_id:
+        return "*Pick a card to read it here.*"
+    card = retriever().kb.get(card_id)
+    return card_markdown(card) if card else "That card is not in the knowledge base."
+
+
+def load_into_form(session: access.Session, card_id: str | None) -> tuple[Any, ...]:
+    """Fill the edit form with a card (admins only when a password is set)."""
+    access.require_admin(session, "card editing")
+    card = retriever().kb.get(card_id) if card_id else None
+    if card is None:
+        return (None, "Pick a card first (search or browse above).", *[gr.update() for _ in FIELDS])
+    values = card_to_form(card)
+    return (card.id, f"Editing **{escape(card.title)}**. Change it, then press **Check** or **Save and re-index**.", *[values[f] for f in FIELDS])
+
+
+def new_card_form(session: access.Session) -> tuple[Any, ...]:
+    """An empty form for a new card."""
+    access.require_admin(session, "card editing")
+    blank = {f: "" for f in FIELDS}
+    blank["domain"], blank["level"] = "generative-ai", "intro"
+    return (None, "New card: fill in the fields, then press **Check** or **Save and re-index**.", *[blank[f] for f in FIELDS])
+
+
+def _values(args: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(FIELDS, args, strict=True))
+
+
+def check(session: access.Session, editing: str | None, *args: Any) -> str:
+    """Validate the form without saving."""
+    access.require_admin(session, "card editing")
+    result = check_card(_values(args), retriever().kb, editing)
+    if result.card is None:
+        return "**The card needs fixing before it can be saved:**\n\n" + escape(result.message())
+    return "The card passes every check. Press **Save and re-index** to add it to the knowledge base."
+
+
+def save(session: access.Session, editing: str | None, *args: Any, progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+    """Validate, write the card's YAML file and re-index (only the changed card is embedded)."""
+    access.require_admin(session, "card editing")
+    from coach.index import build_index
+    from coach.knowledge import load_knowledge
+
+    kb = retriever().kb
+    result = check_card(_values(args), kb, editing)
+    if result.card is None:
+        return "**Not saved; the card needs fixing:**\n\n" + escape(result.message()), gr.update()
+    card = result.card
+    s = settings()
+    path = target_path(card, s, kb, editing)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = path.read_text(encoding="utf-8") if path.exists() else None
+    tmp = path.with_suffix(".yaml.tmp")  # not a card file (.tmp) until it is renamed
+    tmp.write_text(card_yaml(card), encoding="utf-8")
+    tmp.replace(path)
+    try:
+        kbase = load_knowledge([*s.kb_dirs])
+    except Exception as exc:  # put the folder back as it was
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(before, encoding="utf-8")
+        return f"**Not saved:** {escape(str(exc))}", gr.update()
+    progress(0, desc="Re-indexing the cards")
+
+    def tick(done: int, total: int) -> None:
+        progress((done, total), desc="Re-indexing the cards")
+
+    report = build_index(s, kbase, progress=tick)
+    reset_retriever()
+    return (
+        f"Saved **{escape(card.title)}** to `{escape(str(path))}` and re-indexed "
+        f"({report.embedded} card{'s' if report.embedded != 1 else ''} embedded). It can be found in search now.",
+        card_markdown(card),
+    )
+
+
+def build(session: gr.State) -> dict[str, Any]:
+    """Lay out the Knowledge tab inside the current gr.Tab."""
+    gr.Markdown(
+        "Every plan and answer is built from these cards. Search them, browse by subject, and open one to read it."
+    )
+    with gr.Row():
+        with gr.Column(scale=3):
+            with gr.Row():
+                query = gr.Textbox(label="Search the cards", placeholder="e.g. drafting board papers with AI", scale=3, elem_id="kb-query")
+                mode = gr.Dropdown(MODES, value="hybrid", label="How to match", scale=1)
+            with gr.Row():
+                domains = gr.Dropdown(DOMAIN_CHOICES, multiselect=True, label="Only these subjects (optional)", scale=3)
+                search_btn = gr.Button("Search", variant="primary", scale=1, elem_id="kb-search")
+            status = gr.Markdown("")
+            results = gr.Dataframe(
+                headers=RESULT_HEADERS,
+                datatype=["number", "str", "str", "str", "number", "str"],
+                interactive=False,
+                wrap=True,
+                max_height=240,
+                label="Results",
+            )
+            with gr.Row():
+                browse = gr.Dropdown([("All subjects", "")] + DOMAIN_CHOICES, value="", label="Browse by subject")
+                picker = gr.Dropdown([], label="Card", elem_id="kb-card-picker")
+        with gr.Column(scale=2):
+            card_view = gr.Markdown(view(None), elem_id="kb-card", max_height=560)
+    with gr.Accordion("Add or edit a card (admins)", open=False, elem_id="kb-edit"):
+        edit_status = gr.Markdown(
+            "Pick a card above and press **Edit this card**, or start a **New card**. "
+            "A card is checked before it is saved, then the index is updated."
+        )
+        editing = gr.State(None)
+        with gr.Row():
+            edit_btn = gr.Button("Edit this card", size="sm")
+            new_btn = gr.Button("New card", size="sm")
+        boxes: dict[str, Any] = {}
+        with gr.Row():
+            boxes["id"] = gr.Textbox(label="Id", info=HELP["id"])
+            boxes["title"] = gr.Textbox(label="Title", info=HELP["title"])
+            boxes["domain"] = gr.Dropdown(DOMAIN_CHOICES, value="generative-ai", label="Subject")
+            boxes["level"] = gr.Dropdown(["intro", "intermediate", "advanced"], value="intro", label="Level")
+        boxes["summary"] = gr.Textbox(label="Summary", info=HELP["summary"], lines=2)
+        with gr.Row():
+            boxes["objectives"] = gr.Textbox(label="Objectives", info=HELP["objectives"], lines=3)
+            boxes["key_concepts"] = gr.Textbox(label="Key ideas", info=HELP["key_concepts"], lines=3)
+        boxes["activities"] = gr.Textbox(label="Activities", info=HELP["activities"] + f" (formats: {', '.join(('demo', 'hands-on', 'discussion', 'reflection', 'role-play', 'exercise', 'walkthrough', 'review'))}; who leads: mentor, mentee or both)", lines=3)
+        boxes["discussion_prompts"] = gr.Textbox(label="Questions to discuss", info=HELP["discussion_prompts"] + " (who asks: mentor, mentee or both)", lines=3)
+        with gr.Row():
+            boxes["pitfalls"] = gr.Textbox(label="Watch out for", info=HELP["pitfalls"], lines=2)
+            boxes["pre_work"] = gr.Textbox(label="Before a session", info=HELP["pre_work"], lines=2)
+        boxes["resources"] = gr.Textbox(label="Resources", info=HELP["resources"] + " (kinds: book, tool, help-page, article, course, podcast, template, report)", lines=2)
+        with gr.Row():
+            boxes["prerequisites"] = gr.Textbox(label="Read first (card ids)", info=HELP["prerequisites"])
+            boxes["tags"] = gr.Textbox(label="Tags", info=HELP["tags"])
+        with gr.Row():
+            check_btn = gr.Button("Check", variant="secondary")
+            save_btn = gr.Button("Save and re-index", variant="primary")
+        edit_msg = gr.Markdown("")
+    form = [boxes[f] for f in FIELDS]
+    search_btn.click(search, [query, mode, domains], [results, picker, status], api_name="search")
+    query.submit(search, [query, mode, domains], [results, picker, status], api_visibility="private")
+    browse.change(cards_in, browse, picker, api_visibility="private")
+    picker.change(view, picker, card_view, api_name="view_card")
+    edit_btn.click(load_into_form, [session, picker], [editing, edit_status, *form], api_name="edit_card")
+    new_btn.click(new_card_form, [session], [editing, edit_status, *form], api_visibility="private")
+    check_btn.click(check, [session, editing, *form], edit_msg, api_name="check_card")
+    save_btn.click(save, [session, editing, *form], [edit_msg, card_view], api_name="save_card")
+    return {"picker": picker, "card_view": card_view, "browse": browse}

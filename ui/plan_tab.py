@@ -1,0 +1,331 @@
+"""Plan tab: a form (or an uploaded pair file) in, a session-by-session plan out, revisions and downloads."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from coach.models import MENTOR_DOMAINS, Pair, Plan
+from ui import access
+from ui.common import domain_label, engine_info, provider, retriever, settings
+from ui.files import slug, write_export
+from ui.forms import CADENCES, SLOTS, FormResult, form_data, next_monday, pair_to_form, validate
+from ui.render import plan_overview, plan_sessions
+from ui.safe import escape
+
+log = logging.getLogger(__name__)
+
+#: Largest pair file accepted from the upload box (the server-wide upload limit is larger).
+MAX_PAIR_FILE_BYTES = 64 * 1024
+
+INTRO = """### Build a lesson plan
+Fill in who is in the pair and what the senior leader wants to learn, then press **Generate plan**.
+Or upload a pair file (YAML) to fill the form for you. Nothing is saved unless you press
+**Save to program**."""
+
+REVISE_HELP = (
+    "Say what to change, for example: *make it about Microsoft Teams*, *30 minutes shorter*, "
+    "*move it to 2026-03-02*, *drop it*, or for the whole plan: *add a session on dashboards*, "
+    "*session 3 was cancelled, compress the rest*."
+)
+
+
+@dataclass
+class PlanTab:
+    """The components other tabs need (the Coach tab reads the current plan)."""
+
+    plan_state: gr.State
+    pair_state: gr.State
+
+
+def _error_updates(errors: dict[str, str]) -> list[Any]:
+    return [gr.update(value=f"⚠ {errors[s]}" if s in errors else "", visible=s in errors) for s in SLOTS]
+
+
+def _no_downloads() -> list[Any]:
+    return [gr.update(value=None, interactive=False) for _ in range(4)]
+
+
+def _downloads(plan: Plan) -> list[Any]:
+    from coach.export import to_docx, to_ics, to_json, to_markdown
+
+    base = slug(f"plan-{plan.mentee.name}-{plan.mentor.name}")
+    files = [
+        write_export(f"{base}.md", to_markdown(plan)),
+        write_export(f"{base}.json", to_json(plan)),
+        write_export(f"{base}.ics", to_ics(plan)),
+        write_export(f"{base}.docx", to_docx(plan)),
+    ]
+    return [gr.update(value=f, interactive=True) for f in files]
+
+
+def make_plan(pair: Pair) -> Plan:
+    """The offline plan, rewritten by the configured model when there is one (checked either way)."""
+    from coach.checks import check_plan
+    from coach.errors import CoachError
+    from coach.planner import build_plan
+
+    r = retriever()
+    plan = build_plan(pair, r)
+    if engine_info().engine != "offline":
+        from coach.chains import write_plan
+
+        try:
+            plan = write_plan(pair, r, settings(), plan, provider=provider())
+        except CoachError as exc:  # the model is misconfigured or unreachable: keep the offline plan
+            plan = plan.model_copy(update={"fallback_reason": f"the model could not be used: {exc}"})
+    problems = check_plan(plan, pair, r.kb)
+    if problems:
+        raise gr.Error("The plan failed its own checks, so it is not shown: " + "; ".join(problems))
+    return plan
+
+
+def _session_choices(plan: Plan | None) -> Any:
+    choices = ["The whole plan"] + ([f"Session {s.number}" for s in plan.sessions] if plan else [])
+    return gr.update(choices=choices, value="The whole plan")
+
+
+def generate(*values: Any) -> tuple[Any, ...]:
+    """Validate the form and build the plan; field problems go next to their fields."""
+    (mentor_name, mentor_role, strengths, mentee_name, mentee_role, goals, *rest) = values
+    comfort = rest[: len(MENTOR_DOMAINS)]
+    sessions, minutes, cadence, start = rest[len(MENTOR_DOMAINS) :]
+    data, early = form_data(
+        mentor_name, mentor_role, strengths, mentee_name, mentee_role, goals, comfort, sessions, minutes, cadence, start
+    )
+    result: FormResult = validate(data, early)
+    if not result.ok or result.pair is None:
+        n = len(result.errors) + len(result.other)
+        summary = f"**Please fix {n} thing{'s' if n != 1 else ''} in the form** (marked ⚠ next to each field)."
+        if result.other:
+            summary += "\n\n" + "\n".join(f"- {escape(o)}" for o in result.other)
+        return (
+            *_error_updates(result.errors),
+            summary,
+            None,
+            None,
+            "",
+            "",
+            _session_choices(None),
+            *_no_downloads(),
+        )
+    plan = make_plan(result.pair)
+    summary = f"Plan ready: {len(plan.sessions)} sessions. Scroll down to read it, revise a session or download it."
+    return (
+        *_error_updates({}),
+        summary,
+        plan.to_json_dict(),
+        result.pair.model_dump(mode="json"),
+        plan_overview(plan),
+        plan_sessions(plan),
+        _session_choices(plan),
+        *_downloads(plan),
+    )
+
+
+def load_upload(path: str | None) -> tuple[Any, ...]:
+    """Read an uploaded pair file into the form (even when invalid, so it can be fixed there)."""
+    import yaml
+
+    keep = [gr.update() for _ in range(11 + len(MENTOR_DOMAINS))]
+    if not path:
+        return ("", *keep)
+    p = Path(path)
+    if p.stat().st_size > MAX_PAIR_FILE_BYTES:
+        return (f"⚠ That file is too large for a pair file (over {MAX_PAIR_FILE_BYTES // 1024} KB).", *keep)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return ("⚠ That file is not a readable YAML pair file. Compare it with examples/pair.yaml.", *keep)
+    if not isinstance(data, dict):
+        return ("⚠ A pair file starts with the sections mentor:, mentee: and program:.", *keep)
+    values = pair_to_form(data)
+    result = validate(data)
+    if result.ok:
+        msg = "Form filled from the file. Check it and press **Generate plan**."
+    else:
+        n = len(result.errors) + len(result.other)
+        msg = f"Form filled from the file, but {n} thing{'s' if n != 1 else ''} need fixing: " + " ".join(
+            escape(t) for t in [*result.errors.values(), *result.other]
+        )
+    return (
+        msg,
+        values["mentor_name"],
+        values["mentor_role"],
+        values["strengths"],
+        values["mentee_name"],
+        values["mentee_role"],
+        values["goals"],
+        *values["comfort"],
+        values["sessions"],
+        values["minutes"],
+        values["cadence"],
+        values["start"],
+    )
+
+
+def compose_instruction(which: str | None, change: str) -> str:
+    """The revision instruction: the change, tied to the chosen session unless it names one itself."""
+    change = " ".join(change.split())
+    if not which or not which.startswith("Session ") or re.search(r"\bsession\s*\d", change, re.IGNORECASE):
+        return change
+    number = which.split()[1]
+    first, _, rest = change.partition(" ")
+    if first.lower() in {"make", "move", "drop", "change", "shorten", "lengthen", "extend", "reschedule"}:
+        return f"{first} session {number} {rest}".strip()
+    return f"make session {number} {change}"
+
+
+def revise_plan(plan_json: dict[str, Any] | None, pair_json: dict[str, Any] | None, which: str, change: str) -> tuple[Any, ...]:
+    """Apply a change in words to one session or the whole plan; the result passes the checks or is refused."""
+    from coach.errors import InputError
+    from coach.revise import RevisionRefused, revise
+
+    same = (gr.update(), gr.update(), gr.update(), gr.update(), *[gr.update() for _ in range(4)])
+    if not plan_json:
+        return ("Generate a plan first, then revise it.", *same)
+    change = (change or "").strip()
+    if not change:
+        return ("Write what should change first. " + REVISE_HELP, *same)
+    plan = Plan.model_validate(plan_json)
+    pair = Pair.model_validate(pair_json) if pair_json else None
+    instruction = compose_instruction(which, change)
+    try:
+        result = revise(plan, instruction, retriever(), pair, provider())
+    except RevisionRefused as exc:
+        return ("That change was refused, the plan is unchanged: " + escape("; ".join(exc.problems)), *same)
+    except InputError as exc:
+        return ("I could not read that as a change. " + REVISE_HELP + f"\n\n({escape(exc.expected)})", *same)
+    new = result.plan
+    msg = "Done: " + escape("; ".join(result.changes))
+    return (msg, new.to_json_dict(), plan_overview(new), plan_sessions(new), _session_choices(new), *_downloads(new))
+
+
+def save_to_program(session: access.Session, plan_json: dict[str, Any] | None, pair_json: dict[str, Any] | None) -> str:
+    """Store the pair and its plan in the program database (admins only when a password is set)."""
+    access.require_admin(session, "saving to the program")
+    if not plan_json or not pair_json:
+        return "Generate a plan first."
+    from coach.store import open_store
+
+    store = open_store(settings())
+    pair = Pair.model_validate(pair_json)
+    pair_id = store.add_pair(pair, source="app")
+    version = store.save_plan(pair_id, Plan.model_validate(plan_json), "generated in the app")
+    return f"Saved: pair `{pair_id}`, plan version {version}. It now appears in the Program tab and the Coach's pair list."
+
+
+def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> PlanTab:
+    """Lay out the Plan tab inside the current gr.Tab (the plan and pair states are shared with the Coach tab)."""
+    gr.Markdown(INTRO)
+    error_boxes: dict[str, gr.Markdown] = {}
+
+    def err(slot: str) -> None:
+        error_boxes[slot] = gr.Markdown("", visible=False, elem_classes=["field-error"], elem_id=f"err-{slot}")
+
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            with gr.Group():
+                gr.Markdown("**The junior mentor** (teaches digital skills)", padding=True)
+                mentor_name = gr.Textbox(label="Name", placeholder="Priya Shah", elem_id="mentor-name")
+                err("mentor_name")
+                mentor_role = gr.Textbox(label="Job title", placeholder="Data Analyst", elem_id="mentor-role")
+                err("mentor_role")
+                strengths = gr.Textbox(
+                    label="What they are good at (one per line, optional)",
+                    placeholder="prompting chat assistants\nPower BI dashboards",
+                    lines=2,
+                    elem_id="strengths",
+                )
+                err("strengths")
+        with gr.Column(scale=1, min_width=320):
+            with gr.Group():
+                gr.Markdown("**The senior leader** (learns, and shares strategy and leadership back)", padding=True)
+                mentee_name = gr.Textbox(label="Name", placeholder="Robert Klein", elem_id="mentee-name")
+                err("mentee_name")
+                mentee_role = gr.Textbox(label="Job title", placeholder="Chief Financial Officer", elem_id="mentee-role")
+                err("mentee_role")
+                goals = gr.Textbox(
+                    label="What they want to learn (one goal per line)",
+                    placeholder="use generative AI to draft board reports safely\nunderstand how Gen Z customers choose brands",
+                    lines=3,
+                    elem_id="goals",
+                )
+                err("goals")
+    with gr.Accordion("How comfortable is the senior leader today? (1 = new to it, 5 = fluent)", open=False):
+        gr.Markdown("Lower comfort pulls a subject forward in the plan. Leave 3 if you are not sure.")
+        with gr.Row():
+            comfort = [
+                gr.Slider(1, 5, value=3, step=1, label=domain_label(d), min_width=160, elem_id=f"comfort-{d}")
+                for d in MENTOR_DOMAINS
+            ]
+        err("comfort")
+    with gr.Row():
+        with gr.Column(min_width=160):
+            sessions = gr.Number(value=6, minimum=1, maximum=24, precision=0, label="Number of sessions (1-24)", elem_id="sessions")
+            err("sessions")
+        with gr.Column(min_width=160):
+            minutes = gr.Number(value=45, minimum=15, maximum=180, precision=0, label="Minutes per session (15-180)", elem_id="minutes")
+            err("minutes")
+        with gr.Column(min_width=160):
+            cadence = gr.Radio(CADENCES, value="biweekly", label="How often you meet", elem_id="cadence")
+            err("cadence")
+        with gr.Column(min_width=160):
+            start = gr.Textbox(
+                value=next_monday().isoformat(),
+                label="First session (YYYY-MM-DD)",
+                placeholder="2026-01-12",
+                elem_id="start",
+            )
+            err("start")
+    with gr.Row():
+        upload = gr.File(
+            label="Or upload a pair file (.yaml) to fill the form",
+            file_types=[".yaml", ".yml"],
+            type="filepath",
+            height=100,
+            elem_id="pair-upload",
+        )
+        with gr.Column():
+            upload_msg = gr.Markdown("", elem_id="upload-msg")
+            gr.Markdown(f"Plans are written by: **{escape(engine_info().label)}**")
+    with gr.Row():
+        generate_btn = gr.Button("Generate plan", variant="primary", elem_id="generate")
+        regenerate_btn = gr.Button("Regenerate", variant="secondary")
+    summary = gr.Markdown("", elem_id="plan-summary")
+    overview = gr.Markdown("", elem_id="plan-overview")
+    with gr.Row():
+        dl_md = gr.DownloadButton("Download Markdown", value=None, interactive=False, size="sm")
+        dl_json = gr.DownloadButton("Download JSON", value=None, interactive=False, size="sm")
+        dl_ics = gr.DownloadButton("Download calendar (.ics)", value=None, interactive=False, size="sm")
+        dl_docx = gr.DownloadButton("Download Word (.docx)", value=None, interactive=False, size="sm")
+    sessions_md = gr.Markdown("", elem_id="plan-sessions")
+    with gr.Group():
+        gr.Markdown("**Change the plan**  \n" + REVISE_HELP, padding=True)
+        with gr.Row():
+            which = gr.Dropdown(["The whole plan"], value="The whole plan", label="What to change", scale=1)
+            change = gr.Textbox(label="The change, in words", placeholder="make it about Microsoft Teams", scale=3)
+        with gr.Row():
+            revise_btn = gr.Button("Revise", variant="secondary")
+            save_btn = gr.Button("Save to program", variant="secondary")
+        revise_msg = gr.Markdown("")
+
+    form = [mentor_name, mentor_role, strengths, mentee_name, mentee_role, goals, *comfort, sessions, minutes, cadence, start]
+    downloads = [dl_md, dl_json, dl_ics, dl_docx]
+    outputs = [*[error_boxes[s] for s in SLOTS], summary, plan_state, pair_state, overview, sessions_md, which, *downloads]
+    generate_btn.click(generate, form, outputs, api_name="generate_plan")
+    regenerate_btn.click(generate, form, outputs, api_visibility="private")
+    upload.upload(load_upload, upload, [upload_msg, *form], api_name="load_pair_file")
+    revise_btn.click(
+        revise_plan,
+        [plan_state, pair_state, which, change],
+        [revise_msg, plan_state, overview, sessions_md, which, *downloads],
+        api_name="revise_plan",
+    )
+    save_btn.click(save_to_program, [session, plan_state, pair_state], revise_msg, api_name="save_to_program")
+    return PlanTab(plan_state, pair_state)

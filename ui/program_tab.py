@@ -1,0 +1,192 @@
+"""Program tab (admin): pairs, sessions held / cancelled / upcoming, ratings, stalled pairs and charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import gradio as gr
+
+from ui import access
+from ui.common import settings
+from ui.safe import escape
+
+log = logging.getLogger(__name__)
+
+PAIR_HEADERS = [
+    "Senior leader",
+    "Junior mentor",
+    "Held",
+    "Cancelled",
+    "Upcoming",
+    "Planned",
+    "Rating by mentor",
+    "Rating by senior",
+    "Goals covered",
+    "Days since last session",
+    "Status",
+    "id",
+]
+STALLED = "⚠ Stalled"
+
+
+def _one(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def report() -> dict[str, Any]:
+    """The program report of SPEC.md section 7, computed from the database as of today."""
+    from coach import metrics
+    from coach.store import open_store
+
+    return metrics.build_report(open_store(settings()).report_facts(), dt.date.today())
+
+
+def status_of(p: dict[str, Any]) -> str:
+    """A pair's state in one word or two."""
+    if p["stalled"]:
+        return STALLED
+    if p["sessions_held"] + p["sessions_cancelled"] >= p["sessions_planned"]:
+        return "Finished"
+    if p["sessions_held"] == 0:
+        return "Not started"
+    return "On track"
+
+
+def pair_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """One row per pair, stalled pairs first."""
+    rows = []
+    for p in sorted(data["pairs"], key=lambda p: (not p["stalled"], p["mentee"].lower())):
+        upcoming = max(0, p["sessions_planned"] - p["sessions_held"] - p["sessions_cancelled"])
+        rows.append(
+            [
+                p["mentee"],
+                p["mentor"],
+                p["sessions_held"],
+                p["sessions_cancelled"],
+                upcoming,
+                p["sessions_planned"],
+                _one(p["avg_rating_mentor"]),
+                _one(p["avg_rating_mentee"]),
+                f"{p['goals_covered']}/{p['goals_total']}",
+                "-" if p["days_since_last_session"] is None else p["days_since_last_session"],
+                status_of(p),
+                p["id"],
+            ]
+        )
+    return rows
+
+
+def pairs_table(rows: list[list[Any]]) -> Any:
+    """The pairs as a styled table: stalled rows highlighted."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=PAIR_HEADERS)
+
+    def highlight(row: Any) -> list[str]:
+        style = "background-color: #fde2e1; color: #7a1c16; font-weight: 600" if row["Status"] == STALLED else ""
+        return [style] * len(row)
+
+    return frame.style.apply(highlight, axis=1)
+
+
+def summary(data: dict[str, Any]) -> str:
+    """The program at a glance."""
+    g = data["program"]
+    if not g["pairs"]:
+        return (
+            "**No pairs in the program yet.** Generate a plan in the Plan tab and press **Save to program**, "
+            "or import a roster with `coach cohort import roster.csv`."
+        )
+    stalled = g["pairs_stalled"]
+    parts = [
+        f"**{g['pairs']} pair{'s' if g['pairs'] != 1 else ''}** · "
+        f"{g['sessions_held']} of {g['sessions_planned']} sessions held · "
+        f"{g['sessions_cancelled']} cancelled ({g['cancellation_rate']:.0%}) · "
+        f"average rating {_one(g['avg_rating_mentor'])} by mentors, {_one(g['avg_rating_mentee'])} by senior leaders · "
+        f"goals covered {g['goals_covered']}/{g['goals_total']}",
+    ]
+    if stalled:
+        parts.append(
+            f"\n\n**{stalled} pair{'s are' if stalled != 1 else ' is'} stalled** (no session for more than twice "
+            "their meeting interval): highlighted in the table."
+        )
+    parts.append(f"\n\nAs of {escape(g['as_of'])}.")
+    return "".join(parts)
+
+
+def held_chart(data: dict[str, Any]) -> Any:
+    """Sessions held and cancelled per month."""
+    import plotly.graph_objects as go
+
+    trend = data["program"]["trend"]
+    months = [t["month"] for t in trend]
+    fig = go.Figure()
+    fig.add_bar(name="Held", x=months, y=[t["held"] for t in trend], marker_color="#2f7d4f")
+    fig.add_bar(name="Cancelled", x=months, y=[t["cancelled"] for t in trend], marker_color="#c0504d")
+    fig.update_layout(
+        title="Sessions held over time",
+        barmode="stack",
+        height=300,
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.2},
+        yaxis_title="sessions",
+    )
+    return fig
+
+
+def ratings_chart(data: dict[str, Any]) -> Any:
+    """Average ratings per pair, by each side."""
+    import plotly.graph_objects as go
+
+    pairs = [p for p in data["pairs"] if p["avg_rating_mentor"] is not None or p["avg_rating_mentee"] is not None]
+    pairs = pairs[:30]
+    names = [f"{p['mentee']} / {p['mentor']}" for p in pairs]
+    fig = go.Figure()
+    fig.add_bar(name="By mentor", x=names, y=[p["avg_rating_mentor"] for p in pairs], marker_color="#4f6fb0")
+    fig.add_bar(name="By senior leader", x=names, y=[p["avg_rating_mentee"] for p in pairs], marker_color="#e0a030")
+    fig.update_layout(
+        title="Ratings by pair (1-5)",
+        barmode="group",
+        height=300,
+        yaxis={"range": [0, 5]},
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return fig
+
+
+def program_view(session: access.Session) -> tuple[Any, ...]:
+    """Everything the Program tab shows (refused unless admin)."""
+    access.require_admin(session, "the Program view")
+    data = report()
+    rows = pair_rows(data)
+    return summary(data), pairs_table(rows), held_chart(data), ratings_chart(data)
+
+
+def program_view_quiet(session: access.Session) -> tuple[Any, ...]:
+    """The same, but empty instead of an error for a visitor who has not logged in (page load)."""
+    if not access.is_admin(session):
+        return "", None, None, None
+    try:
+        return program_view(session)
+    except Exception as exc:  # an unreachable database must not break the page
+        log.exception("program view failed")
+        return f"The program database could not be read: {escape(str(exc))}", None, None, None
+
+
+def build(session: gr.State) -> dict[str, Any]:
+    """Lay out the Program tab's admin panel (the app puts the login box above it)."""
+    with gr.Column(visible=not access.password_set(), elem_id="program-panel") as panel:
+        with gr.Row():
+            gr.Markdown("How the pairs are doing: sessions held, cancelled and still to come, ratings, and stalled pairs.")
+            refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100)
+        text = gr.Markdown("", elem_id="program-summary")
+        table = gr.Dataframe(headers=PAIR_HEADERS, interactive=False, wrap=True, max_height=300, label="Pairs")
+        with gr.Row():
+            held = gr.Plot(label="Sessions held over time")
+            ratings = gr.Plot(label="Ratings by pair")
+    outputs = [text, table, held, ratings]
+    refresh.click(program_view, session, outputs, api_name="program")
+    return {"panel": panel, "outputs": outputs, "load": program_view_quiet}
