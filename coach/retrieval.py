@@ -1,0 +1,198 @@
+"""Hybrid retrieval over the cards: dense (Chroma) and BM25, fused by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from coach.index import (
+    Generation,
+    build_index,
+    check_model,
+    current_generation,
+    embed,
+    is_fresh,
+    load_bm25,
+    open_collection,
+    tokenize,
+)
+from coach.knowledge import KnowledgeBase, load_knowledge
+
+if TYPE_CHECKING:
+    from coach.config import Settings
+    from coach.models import Card
+
+Mode = Literal["hybrid", "bm25", "dense"]
+#: The usual RRF constant: it damps the weight of the very top ranks so neither retriever dominates.
+RRF_K = 60
+#: How deep each retriever looks before fusion (at least k).
+DEPTH = 50
+#: Result rows per Chroma query call (queries x results), below SQLite's variable limit.
+SQLITE_ROWS = 20000
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a card and its score (higher is better)."""
+
+    card: Card
+    score: float
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal rank fusion, scaled so a card ranked first by every retriever scores 1.0."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank + 1)
+    top = len(rankings) / (k + 1)
+    return {cid: s / top for cid, s in fused.items()}
+
+
+class Retriever:
+    """Searches one index generation; `kb` holds the cards it was built from."""
+
+    def __init__(self, settings: Settings, kb: KnowledgeBase, gen: Generation) -> None:
+        import numpy as np
+
+        self.settings = settings
+        self.kb = kb
+        self.gen = gen
+        self.ids = gen.ids
+        self.position = {cid: i for i, cid in enumerate(self.ids)}
+        domains = gen.manifest["domains"]
+        self._domain_of = np.array(domains)
+        self._bm25 = load_bm25(gen.path / "bm25")
+        self._collection = open_collection(settings, gen)
+        self.passages = int(gen.manifest.get("passages", len(self.ids)))
+        self.passages_per_card = max(1, -(-self.passages // max(1, len(self.ids))))
+
+    # ------------------------------------------------------------------ single retrievers
+
+    def _mask(self, domains: set[str] | None) -> Any:
+        import numpy as np
+
+        if not domains:
+            return None
+        return np.isin(self._domain_of, sorted(domains))
+
+    def _bm25_rankings(self, queries: list[str], depth: int, domains: set[str] | None) -> list[list[tuple[str, float]]]:
+        import numpy as np
+
+        mask = self._mask(domains)
+        out = []
+        for tokens in tokenize(queries):
+            scores = np.asarray(self._bm25.get_scores(tokens), dtype=float)
+            if mask is not None:
+                scores = np.where(mask, scores, 0.0)
+            order = np.argsort(-scores, kind="stable")[:depth]
+            # A card that shares no word with the query has no BM25 rank at all.
+            out.append([(self.ids[i], float(scores[i])) for i in order if scores[i] > 0])
+        return out
+
+    def _dense_rankings(self, queries: list[str], depth: int, domains: set[str] | None) -> list[list[tuple[str, float]]]:
+        if domains:
+            n_docs = int(self._mask(domains).sum())
+        else:
+            n_docs = len(self.ids)
+        if n_docs == 0:
+            return [[] for _ in queries]
+        # Several passages per card: look deep enough to rank `depth` distinct cards.
+        n = min(depth * self.passages_per_card, self.passages)
+        where: dict[str, Any] | None = {"domain": {"$in": sorted(domains)}} if domains else None
+        vectors = embed(self.settings.embed_model, queries)
+        metadatas: list[Any] = []
+        distances: list[Any] = []
+        # Chroma reads every result row through SQLite, which allows about 32k variables per statement.
+        step = max(1, SQLITE_ROWS // n)
+        for b in range(0, len(vectors), step):
+            res = self._collection.query(
+                query_embeddings=vectors[b : b + step], n_results=n, where=where, include=["distances", "metadatas"]
+            )
+            metadatas += res["metadatas"]
+            distances += res["distances"]
+        out = []
+        for metas, dists in zip(metadatas, distances, strict=True):
+            best: dict[str, float] = {}
+            for meta, dist in zip(metas, dists, strict=True):
+                cid = str(meta["card"])
+                # Cosine distance: similarity is 1 - distance; a card scores as its best passage.
+                best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
+            out.append(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth])
+        return out
+
+    # ------------------------------------------------------------------ public API
+
+    def search_many(
+        self, queries: Sequence[str], k: int = 5, mode: Mode = "hybrid", domains: set[str] | None = None
+    ) -> list[list[Hit]]:
+        """The best `k` cards for each query, in query order."""
+        queries = list(queries)
+        if not queries:
+            return []
+        depth = max(k, DEPTH)
+        results: list[list[Hit]] = []
+        if mode == "bm25":
+            for ranking in self._bm25_rankings(queries, depth, domains):
+                results.append(self._hits(ranking[:k]))
+            return results
+        dense = self._dense_rankings(queries, depth, domains)
+        if mode == "dense":
+            return [self._hits(r[:k]) for r in dense]
+        sparse = self._bm25_rankings(queries, depth, domains)
+        for d, s in zip(dense, sparse, strict=True):
+            fused = rrf([[cid for cid, _ in d], [cid for cid, _ in s]])
+            # Ties (rare) fall back to dense similarity, then id, so the order is deterministic.
+            sim = dict(d)
+            ranked = sorted(fused.items(), key=lambda kv: (-kv[1], -sim.get(kv[0], -1.0), kv[0]))
+            results.append(self._hits(ranked[:k]))
+        return results
+
+    def search(self, query: str, k: int = 5, mode: Mode = "hybrid", domains: set[str] | None = None) -> list[Hit]:
+        """The best `k` cards for one query."""
+        return self.search_many([query], k=k, mode=mode, domains=domains)[0]
+
+    def _hits(self, ranking: Sequence[tuple[str, float]]) -> list[Hit]:
+        hits = []
+        for cid, score in ranking:
+            card = self.kb.get(cid)
+            if card is not None:
+                hits.append(Hit(card, round(score, 6)))
+        return hits
+
+
+_CACHE: dict[tuple[str, str, str | None, tuple[str, ...]], Retriever] = {}
+
+
+def get_retriever(settings: Settings, kb: KnowledgeBase | None = None, auto_index: bool = True) -> Retriever:
+    """A retriever over the current index; builds or refreshes the index first if the cards changed."""
+    kb = kb if kb is not None else load_knowledge(settings.kb_dirs)
+    gen = current_generation(settings)
+    if gen is None or not is_fresh(gen, kb, settings.embed_model) or gen.manifest.get("chroma_url") != settings.chroma_url:
+        if gen is not None:
+            check_model(settings, gen)
+        if not auto_index:
+            from coach.errors import CoachError
+
+            raise CoachError("the knowledge base is not indexed (or has changed): run `coach index`")
+        print("indexing the knowledge base (only new or changed cards are embedded)...", file=sys.stderr)
+        build_index(settings, kb)  # a second writer gets IndexBusy: "the index is being rebuilt"
+        gen = current_generation(settings)
+        assert gen is not None
+    check_model(settings, gen)
+    key = (str(gen.path), kb_key(kb), settings.chroma_url, tuple(map(str, settings.kb_dirs)))
+    retriever = _CACHE.get(key)
+    if retriever is None:
+        retriever = Retriever(settings, kb, gen)
+        _CACHE.clear()  # one live retriever per process is plenty; drop stale generations
+        _CACHE[key] = retriever
+    else:
+        retriever.kb = kb
+    return retriever
+
+
+def kb_key(kb: KnowledgeBase) -> str:
+    """Identifies the card set (content included)."""
+    return kb.fingerprint()
