@@ -6,7 +6,9 @@ import click
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (others need COACH_ADMIN_PASSWORD).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Interface to listen on (others need COACH_ADMIN_PASSWORD)."
+)
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
 @click.option(
     "--share/--no-share",
@@ -43,5 +45,7 @@ def ui(host: str, port: int, share: bool) -> None:
     warm_up()
     if not settings.admin_password:
         click.echo("admin views are open: COACH_ADMIN_PASSWORD is not set, so the app listens on this computer only")
-    click.echo(f"Mentor Coach is running at http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}  (Ctrl+C to stop)")
+    click.echo(
+        f"Mentor Coach is running at http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}  (Ctrl+C to stop)"
+    )
     launch(host=host, port=port, share=share, quiet=True)

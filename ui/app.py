@@ -129,8 +129,9 @@ def blocked_paths(home: Path) -> list[str]:
     A folder that holds Gradio's own upload cache (say the app is started from /tmp) cannot be
     blocked whole, since downloads are served from there; $COACH_HOME is always blocked.
     """
-    from coach.config import PACKAGE_ROOT
     from gradio.utils import get_upload_folder, is_in_or_equal
+
+    from coach.config import PACKAGE_ROOT
 
     cache = Path(get_upload_folder()).resolve()
     exports = Path(tempfile.gettempdir()).resolve()
@@ -159,7 +160,11 @@ def check_bind(host: str, share: bool) -> None:
 
 
 def launch(
-    host: str = "127.0.0.1", port: int = 7860, share: bool = False, prevent_thread_lock: bool = False, quiet: bool = False
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    prevent_thread_lock: bool = False,
+    quiet: bool = False,
 ) -> Any:
     """Start the server with the queue bounds, upload limit, blocked paths and Host check.
 

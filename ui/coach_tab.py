@@ -161,7 +161,12 @@ def build(plan_state: gr.State) -> dict[str, Any]:
     with gr.Row():
         role = gr.Radio(ROLES, value="mentee", label="Who is asking?", scale=1, elem_id="coach-role")
         pair = gr.Dropdown(
-            pair_choices(), value=EXAMPLE_PAIR, label="Which pair?", scale=2, elem_id="coach-pair", allow_custom_value=False
+            pair_choices(),
+            value=EXAMPLE_PAIR,
+            label="Which pair?",
+            scale=2,
+            elem_id="coach-pair",
+            allow_custom_value=False,
         )
     engine_line = f"Answers by: **{escape(info.label)}**. Every answer cites the cards it used; click one to read it."
     if info.problem:
@@ -204,6 +209,8 @@ def build(plan_state: gr.State) -> dict[str, Any]:
         chip.click(lambda q=question: q, None, msg, api_visibility="private", queue=False).then(
             respond, inputs, outputs, api_visibility="private"
         )
-    clear.click(lambda: ([], "", gr.update(choices=[], value=None)), None, outputs, api_visibility="private", queue=False)
+    clear.click(
+        lambda: ([], "", gr.update(choices=[], value=None)), None, outputs, api_visibility="private", queue=False
+    )
     sources.change(show_card, sources, card_view, api_visibility="private")
     return {"pair": pair}

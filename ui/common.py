@@ -170,4 +170,4 @@ def provider() -> Provider | None:
 
 def lines(text: str | None) -> list[str]:
     """Non-empty, stripped lines of a multi-line text box."""
-    return [ln.strip(" \t-•*") .strip() for ln in (text or "").splitlines() if ln.strip(" \t-•*").strip()]
+    return [ln.strip(" \t-•*").strip() for ln in (text or "").splitlines() if ln.strip(" \t-•*").strip()]

@@ -131,8 +131,14 @@ def evals_view(session: access.Session) -> tuple[Any, ...]:
     if not items:
         return NO_RUNS, [], None, None, [], gr.update(interactive=True)
     table = [
-        [r["engine"], r["model"], r["created_at"].replace("T", " ").rstrip("Z"), "passed" if r["passed"] else "FAILED",
-         (r.get("git_commit") or "")[:12], r["id"]]
+        [
+            r["engine"],
+            r["model"],
+            r["created_at"].replace("T", " ").rstrip("Z"),
+            "passed" if r["passed"] else "FAILED",
+            (r.get("git_commit") or "")[:12],
+            r["id"],
+        ]
         for r in latest_per_engine(items)
     ]
     store = _store()

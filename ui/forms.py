@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +92,7 @@ def form_data(
     mentee_name: str,
     mentee_role: str,
     goals: str,
-    comfort: list[float | int | None],
+    comfort: Sequence[float | int | None],
     sessions: float | int | None,
     minutes: float | int | None,
     cadence: str | None,

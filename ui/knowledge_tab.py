@@ -33,12 +33,19 @@ def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8)
     if len(query) > 500:
         return [], gr.update(), "Please keep the search under 500 characters."
     wanted = {d for d in (domains or []) if d in DOMAINS} or None
-    hits = retriever().search(query, k=max(1, min(int(k or 8), 30)), mode=mode if mode in {"hybrid", "bm25", "dense"} else "hybrid", domains=wanted)
+    hits = retriever().search(
+        query,
+        k=max(1, min(int(k or 8), 30)),
+        mode=mode if mode in {"hybrid", "bm25", "dense"} else "hybrid",
+        domains=wanted,
+    )
     rows = [
         [i, h.card.title, domain_label(h.card.domain), h.card.level, round(float(h.score), 3), h.card.id]
         for i, h in enumerate(hits, 1)
     ]
-    picker = gr.update(choices=[(f"{h.card.title} [{h.card.id}]", h.card.id) for h in hits], value=hits[0].card.id if hits else None)
+    picker = gr.update(
+        choices=[(f"{h.card.title} [{h.card.id}]", h.card.id) for h in hits], value=hits[0].card.id if hits else None
+    )
     status = f"{len(hits)} card{'s' if len(hits) != 1 else ''} found." if hits else "No card matches that search."
     return rows, picker, status
 
@@ -65,7 +72,11 @@ def load_into_form(session: access.Session, card_id: str | None) -> tuple[Any, .
     if card is None:
         return (None, "Pick a card first (search or browse above).", *[gr.update() for _ in FIELDS])
     values = card_to_form(card)
-    return (card.id, f"Editing **{escape(card.title)}**. Change it, then press **Check** or **Save and re-index**.", *[values[f] for f in FIELDS])
+    return (
+        card.id,
+        f"Editing **{escape(card.title)}**. Change it, then press **Check** or **Save and re-index**.",
+        *[values[f] for f in FIELDS],
+    )
 
 
 def new_card_form(session: access.Session) -> tuple[Any, ...]:
@@ -73,7 +84,11 @@ def new_card_form(session: access.Session) -> tuple[Any, ...]:
     access.require_admin(session, "card editing")
     blank = {f: "" for f in FIELDS}
     blank["domain"], blank["level"] = "generative-ai", "intro"
-    return (None, "New card: fill in the fields, then press **Check** or **Save and re-index**.", *[blank[f] for f in FIELDS])
+    return (
+        None,
+        "New card: fill in the fields, then press **Check** or **Save and re-index**.",
+        *[blank[f] for f in FIELDS],
+    )
 
 
 def _values(args: tuple[Any, ...]) -> dict[str, Any]:
@@ -89,7 +104,9 @@ def check(session: access.Session, editing: str | None, *args: Any) -> str:
     return "The card passes every check. Press **Save and re-index** to add it to the knowledge base."
 
 
-def save(session: access.Session, editing: str | None, *args: Any, progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+def save(
+    session: access.Session, editing: str | None, *args: Any, progress: gr.Progress = gr.Progress()
+) -> tuple[str, Any]:
     """Validate, write the card's YAML file and re-index (only the changed card is embedded)."""
     access.require_admin(session, "card editing")
     from coach.index import build_index
@@ -137,7 +154,12 @@ def build(session: gr.State) -> dict[str, Any]:
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
-                query = gr.Textbox(label="Search the cards", placeholder="e.g. drafting board papers with AI", scale=3, elem_id="kb-query")
+                query = gr.Textbox(
+                    label="Search the cards",
+                    placeholder="e.g. drafting board papers with AI",
+                    scale=3,
+                    elem_id="kb-query",
+                )
                 mode = gr.Dropdown(MODES, value="hybrid", label="How to match", scale=1)
             with gr.Row():
                 domains = gr.Dropdown(DOMAIN_CHOICES, multiselect=True, label="Only these subjects (optional)", scale=3)
@@ -152,7 +174,7 @@ def build(session: gr.State) -> dict[str, Any]:
                 label="Results",
             )
             with gr.Row():
-                browse = gr.Dropdown([("All subjects", "")] + DOMAIN_CHOICES, value="", label="Browse by subject")
+                browse = gr.Dropdown([("All subjects", ""), *DOMAIN_CHOICES], value="", label="Browse by subject")
                 picker = gr.Dropdown([], label="Card", elem_id="kb-card-picker")
         with gr.Column(scale=2):
             card_view = gr.Markdown(view(None), elem_id="kb-card", max_height=560)
@@ -175,12 +197,25 @@ def build(session: gr.State) -> dict[str, Any]:
         with gr.Row():
             boxes["objectives"] = gr.Textbox(label="Objectives", info=HELP["objectives"], lines=3)
             boxes["key_concepts"] = gr.Textbox(label="Key ideas", info=HELP["key_concepts"], lines=3)
-        boxes["activities"] = gr.Textbox(label="Activities", info=HELP["activities"] + f" (formats: {', '.join(('demo', 'hands-on', 'discussion', 'reflection', 'role-play', 'exercise', 'walkthrough', 'review'))}; who leads: mentor, mentee or both)", lines=3)
-        boxes["discussion_prompts"] = gr.Textbox(label="Questions to discuss", info=HELP["discussion_prompts"] + " (who asks: mentor, mentee or both)", lines=3)
+        boxes["activities"] = gr.Textbox(
+            label="Activities",
+            info=HELP["activities"]
+            + f" (formats: {', '.join(('demo', 'hands-on', 'discussion', 'reflection', 'role-play', 'exercise', 'walkthrough', 'review'))}; who leads: mentor, mentee or both)",
+            lines=3,
+        )
+        boxes["discussion_prompts"] = gr.Textbox(
+            label="Questions to discuss",
+            info=HELP["discussion_prompts"] + " (who asks: mentor, mentee or both)",
+            lines=3,
+        )
         with gr.Row():
             boxes["pitfalls"] = gr.Textbox(label="Watch out for", info=HELP["pitfalls"], lines=2)
             boxes["pre_work"] = gr.Textbox(label="Before a session", info=HELP["pre_work"], lines=2)
-        boxes["resources"] = gr.Textbox(label="Resources", info=HELP["resources"] + " (kinds: book, tool, help-page, article, course, podcast, template, report)", lines=2)
+        boxes["resources"] = gr.Textbox(
+            label="Resources",
+            info=HELP["resources"] + " (kinds: book, tool, help-page, article, course, podcast, template, report)",
+            lines=2,
+        )
         with gr.Row():
             boxes["prerequisites"] = gr.Textbox(label="Read first (card ids)", info=HELP["prerequisites"])
             boxes["tags"] = gr.Textbox(label="Tags", info=HELP["tags"])

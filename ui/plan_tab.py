@@ -29,7 +29,7 @@ Or upload a pair file (YAML) to fill the form for you. Nothing is saved unless y
 **Save to program**."""
 
 REVISE_HELP = (
-    "Say what to change, for example: *make it about Microsoft Teams*, *30 minutes shorter*, "
+    "Say what to change, for example: *make it about Teams*, *30 minutes shorter*, "
     "*move it to 2026-03-02*, *drop it*, or for the whole plan: *add a session on dashboards*, "
     "*session 3 was cancelled, compress the rest*."
 )
@@ -45,10 +45,6 @@ class PlanTab:
 
 def _error_updates(errors: dict[str, str]) -> list[Any]:
     return [gr.update(value=f"⚠ {errors[s]}" if s in errors else "", visible=s in errors) for s in SLOTS]
-
-
-def _no_downloads() -> list[Any]:
-    return [gr.update(value=None, interactive=False) for _ in range(4)]
 
 
 def _downloads(plan: Plan) -> list[Any]:
@@ -90,11 +86,38 @@ def _session_choices(plan: Plan | None) -> Any:
     return gr.update(choices=choices, value="The whole plan")
 
 
-def generate(*values: Any) -> tuple[Any, ...]:
-    """Validate the form and build the plan; field problems go next to their fields."""
-    (mentor_name, mentor_role, strengths, mentee_name, mentee_role, goals, *rest) = values
-    comfort = rest[: len(MENTOR_DOMAINS)]
-    sessions, minutes, cadence, start = rest[len(MENTOR_DOMAINS) :]
+def generate(
+    mentor_name: str,
+    mentor_role: str,
+    strengths: str,
+    mentee_name: str,
+    mentee_role: str,
+    goals: str,
+    comfort_generative_ai: float,
+    comfort_consumer_trends: float,
+    comfort_collaboration_tools: float,
+    comfort_social_media: float,
+    comfort_digital_workflow: float,
+    comfort_data_literacy: float,
+    comfort_cybersecurity_privacy: float,
+    sessions: float,
+    minutes: float,
+    cadence: str,
+    start: str,
+) -> tuple[Any, ...]:
+    """Validate the form and build the plan; field problems go next to their fields.
+
+    The comfort ratings follow `MENTOR_DOMAINS` (1 = new to it, 5 = fluent).
+    """
+    comfort = [
+        comfort_generative_ai,
+        comfort_consumer_trends,
+        comfort_collaboration_tools,
+        comfort_social_media,
+        comfort_digital_workflow,
+        comfort_data_literacy,
+        comfort_cybersecurity_privacy,
+    ]
     data, early = form_data(
         mentor_name, mentor_role, strengths, mentee_name, mentee_role, goals, comfort, sessions, minutes, cadence, start
     )
@@ -104,16 +127,8 @@ def generate(*values: Any) -> tuple[Any, ...]:
         summary = f"**Please fix {n} thing{'s' if n != 1 else ''} in the form** (marked ⚠ next to each field)."
         if result.other:
             summary += "\n\n" + "\n".join(f"- {escape(o)}" for o in result.other)
-        return (
-            *_error_updates(result.errors),
-            summary,
-            None,
-            None,
-            "",
-            "",
-            _session_choices(None),
-            *_no_downloads(),
-        )
+        # Keep any plan already shown: a typo in the form must not wipe it.
+        return (*_error_updates(result.errors), summary, *[gr.update() for _ in range(9)])
     plan = make_plan(result.pair)
     summary = f"Plan ready: {len(plan.sessions)} sessions. Scroll down to read it, revise a session or download it."
     return (
@@ -181,7 +196,9 @@ def compose_instruction(which: str | None, change: str) -> str:
     return f"make session {number} {change}"
 
 
-def revise_plan(plan_json: dict[str, Any] | None, pair_json: dict[str, Any] | None, which: str, change: str) -> tuple[Any, ...]:
+def revise_plan(
+    plan_json: dict[str, Any] | None, pair_json: dict[str, Any] | None, which: str, change: str
+) -> tuple[Any, ...]:
     """Apply a change in words to one session or the whole plan; the result passes the checks or is refused."""
     from coach.errors import InputError
     from coach.revise import RevisionRefused, revise
@@ -217,7 +234,9 @@ def save_to_program(session: access.Session, plan_json: dict[str, Any] | None, p
     pair = Pair.model_validate(pair_json)
     pair_id = store.add_pair(pair, source="app")
     version = store.save_plan(pair_id, Plan.model_validate(plan_json), "generated in the app")
-    return f"Saved: pair `{pair_id}`, plan version {version}. It now appears in the Program tab and the Coach's pair list."
+    return (
+        f"Saved: pair `{pair_id}`, plan version {version}. It now appears in the Program tab and the Coach's pair list."
+    )
 
 
 def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> PlanTab:
@@ -229,34 +248,32 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         error_boxes[slot] = gr.Markdown("", visible=False, elem_classes=["field-error"], elem_id=f"err-{slot}")
 
     with gr.Row():
-        with gr.Column(scale=1, min_width=320):
-            with gr.Group():
-                gr.Markdown("**The junior mentor** (teaches digital skills)", padding=True)
-                mentor_name = gr.Textbox(label="Name", placeholder="Priya Shah", elem_id="mentor-name")
-                err("mentor_name")
-                mentor_role = gr.Textbox(label="Job title", placeholder="Data Analyst", elem_id="mentor-role")
-                err("mentor_role")
-                strengths = gr.Textbox(
-                    label="What they are good at (one per line, optional)",
-                    placeholder="prompting chat assistants\nPower BI dashboards",
-                    lines=2,
-                    elem_id="strengths",
-                )
-                err("strengths")
-        with gr.Column(scale=1, min_width=320):
-            with gr.Group():
-                gr.Markdown("**The senior leader** (learns, and shares strategy and leadership back)", padding=True)
-                mentee_name = gr.Textbox(label="Name", placeholder="Robert Klein", elem_id="mentee-name")
-                err("mentee_name")
-                mentee_role = gr.Textbox(label="Job title", placeholder="Chief Financial Officer", elem_id="mentee-role")
-                err("mentee_role")
-                goals = gr.Textbox(
-                    label="What they want to learn (one goal per line)",
-                    placeholder="use generative AI to draft board reports safely\nunderstand how Gen Z customers choose brands",
-                    lines=3,
-                    elem_id="goals",
-                )
-                err("goals")
+        with gr.Column(scale=1, min_width=320), gr.Group():
+            gr.Markdown("**The junior mentor** (teaches digital skills)", padding=True)
+            mentor_name = gr.Textbox(label="Name", placeholder="Priya Shah", elem_id="mentor-name")
+            err("mentor_name")
+            mentor_role = gr.Textbox(label="Job title", placeholder="Data Analyst", elem_id="mentor-role")
+            err("mentor_role")
+            strengths = gr.Textbox(
+                label="What they are good at (one per line, optional)",
+                placeholder="prompting chat assistants\nPower BI dashboards",
+                lines=2,
+                elem_id="strengths",
+            )
+            err("strengths")
+        with gr.Column(scale=1, min_width=320), gr.Group():
+            gr.Markdown("**The senior leader** (learns, and shares strategy and leadership back)", padding=True)
+            mentee_name = gr.Textbox(label="Name", placeholder="Robert Klein", elem_id="mentee-name")
+            err("mentee_name")
+            mentee_role = gr.Textbox(label="Job title", placeholder="Chief Financial Officer", elem_id="mentee-role")
+            err("mentee_role")
+            goals = gr.Textbox(
+                label="What they want to learn (one goal per line)",
+                placeholder="use generative AI to draft board reports safely\nunderstand how Gen Z customers choose brands",
+                lines=3,
+                elem_id="goals",
+            )
+            err("goals")
     with gr.Accordion("How comfortable is the senior leader today? (1 = new to it, 5 = fluent)", open=False):
         gr.Markdown("Lower comfort pulls a subject forward in the plan. Leave 3 if you are not sure.")
         with gr.Row():
@@ -267,10 +284,14 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         err("comfort")
     with gr.Row():
         with gr.Column(min_width=160):
-            sessions = gr.Number(value=6, minimum=1, maximum=24, precision=0, label="Number of sessions (1-24)", elem_id="sessions")
+            sessions = gr.Number(
+                value=6, minimum=1, maximum=24, precision=0, label="Number of sessions (1-24)", elem_id="sessions"
+            )
             err("sessions")
         with gr.Column(min_width=160):
-            minutes = gr.Number(value=45, minimum=15, maximum=180, precision=0, label="Minutes per session (15-180)", elem_id="minutes")
+            minutes = gr.Number(
+                value=45, minimum=15, maximum=180, precision=0, label="Minutes per session (15-180)", elem_id="minutes"
+            )
             err("minutes")
         with gr.Column(min_width=160):
             cadence = gr.Radio(CADENCES, value="biweekly", label="How often you meet", elem_id="cadence")
@@ -309,15 +330,36 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         gr.Markdown("**Change the plan**  \n" + REVISE_HELP, padding=True)
         with gr.Row():
             which = gr.Dropdown(["The whole plan"], value="The whole plan", label="What to change", scale=1)
-            change = gr.Textbox(label="The change, in words", placeholder="make it about Microsoft Teams", scale=3)
+            change = gr.Textbox(label="The change, in words", placeholder="make it about Teams", scale=3)
         with gr.Row():
             revise_btn = gr.Button("Revise", variant="secondary")
             save_btn = gr.Button("Save to program", variant="secondary")
         revise_msg = gr.Markdown("")
 
-    form = [mentor_name, mentor_role, strengths, mentee_name, mentee_role, goals, *comfort, sessions, minutes, cadence, start]
+    form = [
+        mentor_name,
+        mentor_role,
+        strengths,
+        mentee_name,
+        mentee_role,
+        goals,
+        *comfort,
+        sessions,
+        minutes,
+        cadence,
+        start,
+    ]
     downloads = [dl_md, dl_json, dl_ics, dl_docx]
-    outputs = [*[error_boxes[s] for s in SLOTS], summary, plan_state, pair_state, overview, sessions_md, which, *downloads]
+    outputs = [
+        *[error_boxes[s] for s in SLOTS],
+        summary,
+        plan_state,
+        pair_state,
+        overview,
+        sessions_md,
+        which,
+        *downloads,
+    ]
     generate_btn.click(generate, form, outputs, api_name="generate_plan")
     regenerate_btn.click(generate, form, outputs, api_visibility="private")
     upload.upload(load_upload, upload, [upload_msg, *form], api_name="load_pair_file")

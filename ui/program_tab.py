@@ -180,7 +180,9 @@ def build(session: gr.State) -> dict[str, Any]:
     """Lay out the Program tab's admin panel (the app puts the login box above it)."""
     with gr.Column(visible=not access.password_set(), elem_id="program-panel") as panel:
         with gr.Row():
-            gr.Markdown("How the pairs are doing: sessions held, cancelled and still to come, ratings, and stalled pairs.")
+            gr.Markdown(
+                "How the pairs are doing: sessions held, cancelled and still to come, ratings, and stalled pairs."
+            )
             refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100)
         text = gr.Markdown("", elem_id="program-summary")
         table = gr.Dataframe(headers=PAIR_HEADERS, interactive=False, wrap=True, max_height=300, label="Pairs")

@@ -72,9 +72,7 @@ def session_markdown(plan: Plan, number: int) -> str:
     """One session: when, topics, objectives, pre-work, timed agenda, prompts, reflection, sources."""
     s = plan.sessions[number - 1]
     out = [f"### Session {s.number}: {escape(s.title)}", "", f"**{s.date:%A %d %B %Y}**, {s.minutes} minutes", ""]
-    out.append(
-        "**Topics:** " + "; ".join(f"{escape(t.title)} ({escape(domain_label(t.domain))})" for t in s.topics)
-    )
+    out.append("**Topics:** " + "; ".join(f"{escape(t.title)} ({escape(domain_label(t.domain))})" for t in s.topics))
     out += ["", "**By the end of the session**", *[f"- {escape(o)}" for o in s.objectives]]
     if s.pre_work:
         out += ["", "**Before the session**", *[f"- {escape(p)}" for p in s.pre_work]]
@@ -111,13 +109,21 @@ def card_markdown(card: Card) -> str:
         escape(card.summary),
     ]
     out += ["", "**Objectives**", *[f"- {escape(o)}" for o in card.objectives]]
-    out += ["", "**Key ideas in plain words**", *[f"- **{escape(k.term)}**: {escape(k.meaning)}" for k in card.key_concepts]]
+    out += [
+        "",
+        "**Key ideas in plain words**",
+        *[f"- **{escape(k.term)}**: {escape(k.meaning)}" for k in card.key_concepts],
+    ]
     out += ["", "**Activities**"]
     out += [
         f"- **{escape(a.title)}** ({a.minutes} min, {a.format}, led by {a.lead}): {escape(a.description)}"
         for a in card.activities
     ]
-    out += ["", "**Questions to discuss**", *[f"- ({p.asked_by} asks) {escape(p.text)}" for p in card.discussion_prompts]]
+    out += [
+        "",
+        "**Questions to discuss**",
+        *[f"- ({p.asked_by} asks) {escape(p.text)}" for p in card.discussion_prompts],
+    ]
     if card.pitfalls:
         out += ["", "**Watch out for**", *[f"- {escape(p)}" for p in card.pitfalls]]
     if card.pre_work:
