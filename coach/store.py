@@ -27,6 +27,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: The newest migration; a database already at this revision skips Alembic entirely (fast open).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 #: How long SQLite waits for another writer before giving up on one attempt.
 BUSY_TIMEOUT_MS = 15_000
 #: Attempts for a write transaction that still meets a locked database or a serialization failure.
@@ -188,6 +189,25 @@ class EvalRunRow(Base):
     passed: Mapped[bool]
     result_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    #: "suite" for a `coach eval` run over the cases; None for older per-pair results.
+    kind: Mapped[str | None] = mapped_column(String(16), index=True)
+    #: The git commit the suite ran on (`+dirty` when tracked files had changed).
+    git_commit: Mapped[str | None] = mapped_column(String(60))
+
+
+class EvalScoreRow(Base):
+    """One evaluator's score on one case of a suite run."""
+
+    __tablename__ = "eval_scores"
+    __table_args__ = (Index("ix_eval_scores_run_case", "run_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("eval_runs.id", ondelete="CASCADE"))
+    case_id: Mapped[str] = mapped_column(String(120))
+    evaluator: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text)
 
 
 #: Every table that holds data of one pair, with the column naming it (tests check delete against this).
@@ -760,6 +780,88 @@ class Store:
             return int(row.id)
 
         return self.write(run)
+
+    def record_suite_run(self, result: dict[str, Any], engine: str, model: str, passed: bool, git_commit: str) -> int:
+        """Store a `coach eval` suite run with one row per case and evaluator; returns the run id.
+
+        `result` is the run's JSON (`SuiteResult.as_json`); its `cases[].scores` become `eval_scores` rows.
+        """
+
+        def run(s: DbSession) -> int:
+            row = EvalRunRow(
+                pair_id=None,
+                engine=engine,
+                model=model,
+                passed=passed,
+                result_json=json.dumps(result, ensure_ascii=False),
+                created_at=utcnow(),
+                kind="suite",
+                git_commit=git_commit or None,
+            )
+            s.add(row)
+            s.flush()
+            for case in result.get("cases", []):
+                for name, sc in case.get("scores", {}).items():
+                    s.add(
+                        EvalScoreRow(
+                            run_id=row.id,
+                            case_id=str(case["id"]),
+                            evaluator=name,
+                            score=float(sc["score"]),
+                            passed=bool(sc["passed"]),
+                            reason=str(sc.get("reason", "")),
+                        )
+                    )
+            return int(row.id)
+
+        return self.write(run)
+
+    def eval_run(self, run_id: int) -> dict[str, Any] | None:
+        """A stored suite run as its JSON, with `run_id` and `created_at` from the row; None if there is none."""
+
+        def run(s: DbSession) -> dict[str, Any] | None:
+            row = s.get(EvalRunRow, run_id)
+            if row is None or row.kind != "suite":
+                return None
+            data: dict[str, Any] = json.loads(row.result_json)
+            data["run_id"] = row.id
+            data["created_at"] = row.created_at.isoformat(timespec="seconds") + "Z"
+            return data
+
+        return self.read(run)
+
+    def eval_scores(self, run_id: int) -> list[tuple[str, str, float, bool, str]]:
+        """(case id, evaluator, score, passed, reason) rows of a suite run, in case and evaluator order."""
+
+        def run(s: DbSession) -> list[tuple[str, str, float, bool, str]]:
+            q = select(EvalScoreRow).where(EvalScoreRow.run_id == run_id).order_by(EvalScoreRow.id)
+            return [(r.case_id, r.evaluator, r.score, r.passed, r.reason) for r in s.scalars(q)]
+
+        return self.read(run)
+
+    def eval_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest suite runs, newest first: id, created_at, engine, model, git_commit, passed."""
+
+        def run(s: DbSession) -> list[dict[str, Any]]:
+            q = (
+                select(EvalRunRow)
+                .where(EvalRunRow.kind == "suite")
+                .order_by(EvalRunRow.id.desc())
+                .limit(limit)
+            )
+            return [
+                {
+                    "id": r.id,
+                    "created_at": r.created_at.isoformat(timespec="seconds") + "Z",
+                    "engine": r.engine,
+                    "model": r.model,
+                    "git_commit": r.git_commit or "",
+                    "passed": r.passed,
+                }
+                for r in s.scalars(q)
+            ]
+
+        return self.read(run)
 
     # ----------------------------------------------------------------- cohort runs
 
