@@ -24,6 +24,9 @@ def ui(host: str, port: int, share: bool) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rich.progress import Progress
 
+    from ui.app import check_bind, launch, warm_up
+
+    check_bind(host, share)  # before any slow work: refuse an open bind at once
     from coach.config import load_settings
     from coach.index import build_index
     from coach.knowledge import load_knowledge
@@ -39,9 +42,6 @@ def ui(host: str, port: int, share: bool) -> None:
         report = build_index(settings, kbase, progress=progress)
     click.echo(f"knowledge base: {report.cards} cards indexed ({report.embedded} embedded now)")
 
-    from ui.app import check_bind, launch, warm_up
-
-    check_bind(host, share)
     warm_up()
     if not settings.admin_password:
         click.echo("admin views are open: COACH_ADMIN_PASSWORD is not set, so the app listens on this computer only")

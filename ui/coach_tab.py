@@ -55,13 +55,15 @@ def for_app(text: str) -> str:
     return text
 
 
-def pair_choices() -> list[tuple[str, str]]:
-    """The pair picker: no pair, the example pair, the Plan tab's plan and every stored pair."""
+def pair_choices(stored: bool = True) -> list[tuple[str, str]]:
+    """The pair picker: no pair, the example pair, the Plan tab's plan and (`stored`) every stored pair."""
     choices = [
         ("No pair: general questions", NO_PAIR),
         ("Example pair: Robert Klein (CFO) and Priya Shah", EXAMPLE_PAIR),
         ("My plan from the Plan tab", PLAN_TAB),
     ]
+    if not stored:
+        return choices
     try:
         from coach.store import open_store
 
@@ -161,7 +163,7 @@ def build(plan_state: gr.State) -> dict[str, Any]:
     with gr.Row():
         role = gr.Radio(ROLES, value="mentee", label="Who is asking?", scale=1, elem_id="coach-role")
         pair = gr.Dropdown(
-            pair_choices(),
+            pair_choices(stored=False),
             value=EXAMPLE_PAIR,
             label="Which pair?",
             scale=2,

@@ -284,14 +284,10 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         err("comfort")
     with gr.Row():
         with gr.Column(min_width=160):
-            sessions = gr.Number(
-                value=6, minimum=1, maximum=24, precision=0, label="Number of sessions (1-24)", elem_id="sessions"
-            )
+            sessions = gr.Number(value=6, precision=0, label="Number of sessions (1-24)", elem_id="sessions")
             err("sessions")
         with gr.Column(min_width=160):
-            minutes = gr.Number(
-                value=45, minimum=15, maximum=180, precision=0, label="Minutes per session (15-180)", elem_id="minutes"
-            )
+            minutes = gr.Number(value=45, precision=0, label="Minutes per session (15-180)", elem_id="minutes")
             err("minutes")
         with gr.Column(min_width=160):
             cadence = gr.Radio(CADENCES, value="biweekly", label="How often you meet", elem_id="cadence")

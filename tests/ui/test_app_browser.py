@@ -1,0 +1,102 @@
+"""A real browser (Debian's Chromium driven by Playwright): fill the plan form, see session 1, open every tab.
+
+Screenshots of each tab at 1280x800 are saved to test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from uiapp import ARTIFACTS, require
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require("Chromium at /usr/bin/chromium", Path(CHROMIUM).exists() or shutil.which("chromium") is not None)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.dialogs = dialogs  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def fill(page, elem_id: str, value: str) -> None:
+    page.locator(f"#{elem_id} textarea, #{elem_id} input").first.fill(value)
+
+
+def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> None:
+    page.goto(open_app.url)
+    page.get_by_text("Mentor Coach").first.wait_for()
+    page.get_by_role("button", name="Explain hallucinations simply").click()
+    page.locator("#coach-chat").get_by_text("Source:").last.wait_for()
+    shot(page, "tab-coach")
+
+    page.get_by_role("tab", name="Plan").click()
+    fill(page, "mentor-name", "Priya Shah")
+    fill(page, "mentor-role", "Data Analyst")
+    fill(page, "mentee-name", "Robert Klein")
+    fill(page, "mentee-role", "Chief Financial Officer")
+    fill(page, "goals", "use generative AI to draft board reports safely\nunderstand how Gen Z customers choose brands")
+    fill(page, "start", "2026-01-12")
+    shot(page, "tab-plan-form")
+    page.locator("#generate").click()
+    page.locator("#plan-sessions").get_by_text("Session 1:").first.wait_for()
+    assert page.locator("#plan-overview").get_by_text("Robert Klein").count() > 0
+    page.locator("#plan-sessions").get_by_text("Session 1:").first.scroll_into_view_if_needed()
+    shot(page, "tab-plan-result")
+
+    page.get_by_role("tab", name="Knowledge").click()
+    fill(page, "kb-query", "phishing")
+    page.locator("#kb-search").click()
+    page.locator("#kb-card h2").first.wait_for()
+    shot(page, "tab-knowledge")
+
+    page.get_by_role("tab", name="Program (admin)").click()
+    page.get_by_text("No pairs in the program yet").first.wait_for()
+    shot(page, "tab-program")
+
+    page.get_by_role("tab", name="Evals (admin)").click()
+    page.locator("#evals-summary").wait_for()
+    assert page.locator("#evals-summary").inner_text().strip()
+    shot(page, "tab-evals")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_card_markup_stays_inert_in_the_browser(open_app, page) -> None:
+    page.goto(open_app.url + "?card=xss-test-card")
+    card = page.locator("#kb-card")
+    card.get_by_text("window.__xss = 1").first.wait_for()
+    shot(page, "card-with-markup")
+    assert card.locator("script, img, svg, iframe").count() == 0
+    assert page.evaluate("window.__xss") is None
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    hrefs = card.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href') || '')")
+    assert not any(h.lower().startswith("javascript:") for h in hrefs)

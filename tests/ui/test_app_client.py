@@ -1,0 +1,174 @@
+"""The launched app through gradio_client: streamed cited chat, plans from the form, field errors, downloads."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coach.checks import check_plan
+from coach.knowledge import load_knowledge
+from coach.models import Pair, Plan
+from ui.forms import SLOTS
+
+pytestmark = pytest.mark.integration
+
+LINK = re.compile(r"\[([a-z0-9-]+)\]\(\?card=([a-z0-9-]+)\)")
+
+FORM: dict[str, Any] = {
+    "mentor_name": "Priya Shah",
+    "mentor_role": "Data Analyst",
+    "strengths": "prompting chat assistants\nPower BI dashboards",
+    "mentee_name": "Robert Klein",
+    "mentee_role": "Chief Financial Officer",
+    "goals": "use generative AI to draft board reports safely\nunderstand how Gen Z customers choose brands",
+    "comfort_generative_ai": 1,
+    "comfort_consumer_trends": 3,
+    "comfort_collaboration_tools": 3,
+    "comfort_social_media": 2,
+    "comfort_digital_workflow": 3,
+    "comfort_data_literacy": 3,
+    "comfort_cybersecurity_privacy": 3,
+    "sessions": 6,
+    "minutes": 45,
+    "cadence": "biweekly",
+    "start": "2026-01-12",
+}
+N_ERR = len(SLOTS)
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """A chatbot message's text (Gradio 6 sends content as a list of parts)."""
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
+def pair_from_form() -> Pair:
+    goals = FORM["goals"].splitlines()
+    return Pair.model_validate(
+        {
+            "mentor": {
+                "name": FORM["mentor_name"],
+                "role": FORM["mentor_role"],
+                "strengths": FORM["strengths"].splitlines(),
+            },
+            "mentee": {
+                "name": FORM["mentee_name"],
+                "role": FORM["mentee_role"],
+                "goals": goals,
+                "comfort": {
+                    "generative-ai": 1,
+                    "consumer-trends": 3,
+                    "collaboration-tools": 3,
+                    "social-media": 2,
+                    "digital-workflow": 3,
+                    "data-literacy": 3,
+                    "cybersecurity-privacy": 3,
+                },
+            },
+            "program": {"sessions": 6, "minutes": 45, "cadence": "biweekly", "start": "2026-01-12"},
+        }
+    )
+
+
+def test_chat_streams_an_answer_with_card_links(open_app, client_for) -> None:
+    kb = load_knowledge(open_app.kb_dirs)
+    client = client_for(open_app)
+    job = client.submit("Explain phishing simply", [], "mentee", "none", api_name="/chat")
+    history, cleared, sources = job.result(timeout=120)
+    steps = job.outputs()
+    # Streamed: the answer grew over several updates before the final one.
+    texts = [text_of(out[0][-1]) for out in steps if out[0]]
+    assert len(texts) >= 3, texts
+    assert len(texts[1]) < len(texts[-1])
+    final = text_of(history[-1])
+    assert history[-1]["role"] == "assistant"
+    links = LINK.findall(final)
+    assert links, final
+    for shown, target in links:
+        assert shown == target
+        assert kb.get(target) is not None, target
+    assert cleared == ""
+    cited = [c[1] for c in sources["choices"]]
+    assert sources["value"] in cited and all(kb.get(c) for c in cited)
+
+
+def test_question_the_cards_do_not_cover_says_so(open_app, client_for) -> None:
+    client = client_for(open_app)
+    history, _, sources = client.predict(
+        "What is the best recipe for sourdough bread?", [], "mentee", "none", api_name="/chat"
+    )
+    final = text_of(history[-1])
+    assert "no card" in final.lower()
+    assert not LINK.findall(final)
+    assert not sources["choices"]
+
+
+def test_form_gives_a_valid_plan_and_parseable_downloads(open_app, client_for) -> None:
+    from docx import Document
+    from icalendar import Calendar
+
+    client = client_for(open_app)
+    out = client.predict(**FORM, api_name="/generate_plan")
+    errors, summary, overview, sessions_md, which = (
+        out[:N_ERR],
+        out[N_ERR],
+        out[N_ERR + 1],
+        out[N_ERR + 2],
+        out[N_ERR + 3],
+    )
+    md_file, json_file, ics_file, docx_file = (d["value"] for d in out[N_ERR + 4 : N_ERR + 8])
+    assert all(not e["visible"] for e in errors)
+    assert "6 sessions" in summary
+    assert "Robert Klein" in overview and "Priya Shah" in overview
+    assert "### Session 1:" in sessions_md and "### Session 6:" in sessions_md
+    assert [c[1] for c in which["choices"]] == ["The whole plan", *[f"Session {i}" for i in range(1, 7)]]
+
+    plan = Plan.model_validate(json.loads(Path(json_file).read_text(encoding="utf-8")))
+    kb = load_knowledge(open_app.kb_dirs)
+    assert check_plan(plan, pair_from_form(), kb) == []
+    assert Path(md_file).read_text(encoding="utf-8").startswith("# Reverse-mentoring plan: Robert Klein")
+
+    cal = Calendar.from_ical(Path(ics_file).read_bytes())
+    events = cal.walk("VEVENT")
+    assert len(events) == 6
+    assert [e.decoded("dtstart") for e in events] == [s.date for s in plan.sessions]
+
+    doc = Document(docx_file)
+    headings = [p.text for p in doc.paragraphs if p.style is not None and p.style.name.startswith(("Heading", "Title"))]
+    assert any("Robert Klein" in h for h in headings)
+    assert sum(h.startswith("Session ") for h in headings) == 6
+
+
+def test_bad_form_shows_plain_words_next_to_the_fields(open_app, client_for) -> None:
+    client = client_for(open_app)
+    bad = {**FORM, "mentee_name": "", "goals": "   ", "start": "12/01/2026", "minutes": 500}
+    out = client.predict(**bad, api_name="/generate_plan")
+    errors = dict(zip(SLOTS, out[:N_ERR], strict=True))
+    shown = {slot for slot, e in errors.items() if e["visible"]}
+    assert shown == {"mentee_name", "goals", "start", "minutes"}
+    assert "senior leader's name" in errors["mentee_name"]["value"]
+    assert "2026-01-12" in errors["start"]["value"]
+    assert "15 and 180" in errors["minutes"]["value"]
+    for slot in shown:
+        text = errors[slot]["value"].lower()
+        assert not any(
+            jargon in text for jargon in ("pydantic", "string_too_short", "validation error", "input should")
+        )
+    assert "fix 4 things" in out[N_ERR]
+
+
+def test_revise_one_session_offline(open_app, client_for) -> None:
+    client = client_for(open_app)
+    client.predict(**FORM, api_name="/generate_plan")
+    msg, _overview, sessions_md, _which, *_ = client.predict("Session 3", "30 minutes shorter", api_name="/revise_plan")
+    assert msg.startswith("Done"), msg
+    third = sessions_md.split("### Session 3:")[1].split("### Session 4:")[0]
+    assert "15 minutes" in third
+    refused, *_ = client.predict("Session 2", "make it about underwater basket weaving", api_name="/revise_plan")
+    assert "unchanged" in refused or "could not read" in refused

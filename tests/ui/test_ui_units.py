@@ -1,0 +1,170 @@
+"""The app's helpers without a server: escaping, form errors in plain words, revision wording, launch guards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coach.errors import InputError
+from ui.cardform import card_to_form, check_card
+from ui.forms import HINTS, form_data, pair_to_form, validate
+from ui.plan_tab import compose_instruction
+from ui.safe import escape
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "<script>alert(1)</script>",
+        '<img src=x onerror="alert(1)">',
+        "[click](javascript:alert(1))",
+        "![x](http://tracker.example/p.png)",
+        "<svg onload=alert(1)>",
+    ],
+)
+def test_escape_leaves_no_markup(raw: str) -> None:
+    out = escape(raw)
+    assert "<" not in out and ">" not in out
+    assert "](" not in out and "![" not in out
+    assert "javascript:" not in out
+
+
+def test_escape_keeps_plain_text_and_emphasis() -> None:
+    assert escape("**Bold** and _plain_ text, 3 < 4 & 5") == "**Bold** and _plain_ text, 3 &lt; 4 &amp; 5"
+
+
+def _form(**over: object) -> tuple[dict, dict]:
+    values: dict = {
+        "mentor_name": "Priya",
+        "mentor_role": "Analyst",
+        "strengths": "",
+        "mentee_name": "Rob",
+        "mentee_role": "CFO",
+        "goals": "use AI safely",
+        "comfort": [3] * 7,
+        "sessions": 4,
+        "minutes": 45,
+        "cadence": "weekly",
+        "start": "2026-01-12",
+    }
+    values.update(over)
+    return form_data(**values)
+
+
+def test_valid_form_gives_a_pair() -> None:
+    data, early = _form()
+    result = validate(data, early)
+    assert result.ok and result.pair is not None
+    assert result.pair.program.sessions == 4
+
+
+@pytest.mark.parametrize(
+    ("over", "slot"),
+    [
+        ({"mentor_name": ""}, "mentor_name"),
+        ({"goals": ""}, "goals"),
+        ({"goals": "\n".join(f"goal {i}" for i in range(13))}, "goals"),
+        ({"sessions": 30}, "sessions"),
+        ({"sessions": None}, "sessions"),
+        ({"minutes": 5}, "minutes"),
+        ({"start": "next tuesday"}, "start"),
+        ({"cadence": "daily"}, "cadence"),
+    ],
+)
+def test_each_bad_field_is_reported_at_its_slot_in_plain_words(over: dict, slot: str) -> None:
+    data, early = _form(**over)
+    result = validate(data, early)
+    assert not result.ok
+    assert set(result.errors) == {slot}
+    assert result.errors[slot] == HINTS[slot]
+
+
+def test_uploaded_data_fills_the_form_even_when_invalid() -> None:
+    values = pair_to_form({"mentor": {"name": "A"}, "mentee": {"goals": ["x", "y"], "comfort": {"generative-ai": 1}}})
+    assert values["mentor_name"] == "A" and values["goals"] == "x\ny"
+    assert values["comfort"][0] == 1 and values["sessions"] == 6
+
+
+@pytest.mark.parametrize(
+    ("which", "change", "expected"),
+    [
+        ("Session 3", "about Teams", "make session 3 about Teams"),
+        ("Session 3", "30 minutes shorter", "make session 3 30 minutes shorter"),
+        ("Session 2", "move it to 2026-02-03", "move session 2 it to 2026-02-03"),
+        ("Session 4", "drop it", "drop session 4 it"),
+        ("The whole plan", "add a session on dashboards", "add a session on dashboards"),
+        ("Session 1", "session 3 was cancelled, compress the rest", "session 3 was cancelled, compress the rest"),
+    ],
+)
+def test_revision_instruction_names_the_chosen_session(which: str, change: str, expected: str) -> None:
+    assert compose_instruction(which, change) == expected
+
+
+def test_card_form_round_trips_and_rejects_bad_lines() -> None:
+    from coach.config import DEFAULT_KB
+    from coach.knowledge import load_knowledge
+
+    kb = load_knowledge([DEFAULT_KB])
+    card = kb.get("genai-prompting-basics")
+    assert card is not None
+    values = card_to_form(card)
+    ok = check_card(values, kb, editing=card.id)
+    assert ok.card is not None and ok.card.activities == card.activities
+    clash = check_card(values, kb, editing=None)
+    assert "id" in clash.errors
+    broken = dict(values, id="new-card-x", activities="ten minutes of something", prerequisites="no-such-card")
+    bad = check_card(broken, kb, editing=None)
+    assert bad.card is None and "activities" in bad.errors
+
+
+def test_bind_beyond_loopback_needs_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.app import check_bind
+
+    monkeypatch.delenv("COACH_ADMIN_PASSWORD", raising=False)
+    check_bind("127.0.0.1", False)
+    with pytest.raises(InputError, match=r"127\.0\.0\.1"):
+        check_bind("0.0.0.0", False)
+    with pytest.raises(InputError, match="COACH_ADMIN_PASSWORD"):
+        check_bind("127.0.0.1", True)
+    monkeypatch.setenv("COACH_ADMIN_PASSWORD", "pw")
+    check_bind("0.0.0.0", False)
+
+
+def test_blocked_paths_cover_home_and_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coach.config import PACKAGE_ROOT
+    from ui.app import blocked_paths
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    home = tmp_path / "home"
+    blocked = blocked_paths(home)
+    assert str(home.resolve()) in blocked
+    assert str(work.resolve()) in blocked
+    assert str(PACKAGE_ROOT.resolve()) in blocked
+
+
+def test_a_working_directory_holding_the_download_cache_is_not_blocked_whole(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import tempfile
+
+    from ui.app import blocked_paths
+
+    monkeypatch.chdir(tempfile.gettempdir())
+    home = tmp_path / "home"
+    blocked = blocked_paths(home)
+    assert str(Path(tempfile.gettempdir()).resolve()) not in blocked
+    assert str(home.resolve()) in blocked
+
+
+def test_cli_refuses_an_open_bind_without_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from coach.cli import cli
+
+    monkeypatch.delenv("COACH_ADMIN_PASSWORD", raising=False)
+    result = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code == 2
+    assert "COACH_ADMIN_PASSWORD" in result.output
