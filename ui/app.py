@@ -40,7 +40,7 @@ def _login_box(session: gr.State) -> tuple[gr.Row, gr.Textbox, gr.Button, gr.Mar
     with gr.Row(visible=access.password_set()) as row:
         password = gr.Textbox(label="Admin password", type="password", scale=3, max_length=200)
         button = gr.Button("Log in", variant="primary", scale=1, min_width=100)
-    message = gr.Markdown(access.status_text(None))
+    message = gr.Markdown(access.status_text(None) if access.password_set() else "")
     return row, password, button, message
 
 
@@ -70,7 +70,8 @@ def build_demo() -> gr.Blocks:
 
         def admin_state(s: access.Session) -> list[Any]:
             ok = access.is_admin(s)
-            text = access.status_text(s)
+            # Without a password the banner above the tabs says it once; the tabs need not repeat it.
+            text = access.status_text(s) if access.password_set() else ""
             need_login = access.password_set() and not ok
             banner_text = "" if access.password_set() else "⚠ " + access.status_text(s)
             return [

@@ -125,11 +125,12 @@ def failing_rows(run: dict[str, Any]) -> list[list[Any]]:
 def evals_view(session: access.Session) -> tuple[Any, ...]:
     """Everything the Evals tab shows (refused unless admin)."""
     access.require_admin(session, "the Evals view")
+    hidden = gr.update(visible=False)
     if not suite_available():
-        return NO_RUNS, [], None, None, [], gr.update(interactive=False)
+        return NO_RUNS, hidden, hidden, hidden, hidden, gr.update(interactive=False)
     items = runs()
     if not items:
-        return NO_RUNS, [], None, None, [], gr.update(interactive=True)
+        return NO_RUNS, hidden, hidden, hidden, hidden, gr.update(interactive=True)
     table = [
         [
             r["engine"],
@@ -151,18 +152,27 @@ def evals_view(session: access.Session) -> tuple[Any, ...]:
         f"Latest run **#{items[0]['id']}** ({escape(items[0]['engine'])}, {escape(items[0]['model'])}) {verdict}: "
         f"{len(latest.get('cases', []))} cases, {len(fails)} failing score{'s' if len(fails) != 1 else ''}."
     )
-    return text, table, scores_chart(latest), trend_chart(full), fails, gr.update(interactive=True)
+    return (
+        text,
+        gr.update(value=table, visible=True),
+        gr.update(value=scores_chart(latest), visible=True),
+        gr.update(value=trend_chart(full), visible=True),
+        gr.update(value=fails, visible=bool(fails)),
+        gr.update(interactive=True),
+    )
 
 
 def evals_view_quiet(session: access.Session) -> tuple[Any, ...]:
     """The same for page load: empty for a visitor who has not logged in, a message if reading fails."""
     if not access.is_admin(session):
-        return "", [], None, None, [], gr.update()
+        hidden = gr.update(visible=False)
+        return "", hidden, hidden, hidden, hidden, gr.update()
     try:
         return evals_view(session)
     except Exception as exc:
         log.exception("evals view failed")
-        return f"The eval runs could not be read: {escape(str(exc))}", [], None, None, [], gr.update()
+        hidden = gr.update(visible=False)
+        return f"The eval runs could not be read: {escape(str(exc))}", hidden, hidden, hidden, hidden, gr.update()
 
 
 def run_offline(session: access.Session, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
@@ -198,11 +208,15 @@ def build(session: gr.State) -> dict[str, Any]:
         with gr.Row():
             run_btn = gr.Button("Run the offline suite", variant="primary", scale=0, min_width=220)
             refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100)
-        latest = gr.Dataframe(headers=RUN_HEADERS, interactive=False, label="Latest run per engine", max_height=200)
+        latest = gr.Dataframe(
+            headers=RUN_HEADERS, interactive=False, label="Latest run per engine", max_height=200, visible=False
+        )
         with gr.Row():
-            chart = gr.Plot(label="Scores by evaluator")
-            trend = gr.Plot(label="Trend over runs")
-        fails = gr.Dataframe(headers=FAIL_HEADERS, interactive=False, wrap=True, label="Failing cases", max_height=300)
+            chart = gr.Plot(label="Scores by evaluator", visible=False)
+            trend = gr.Plot(label="Trend over runs", visible=False)
+        fails = gr.Dataframe(
+            headers=FAIL_HEADERS, interactive=False, wrap=True, label="Failing cases", max_height=300, visible=False
+        )
     outputs = [text, latest, chart, trend, fails, run_btn]
     refresh.click(evals_view, session, outputs, api_name="evals")
     run_btn.click(run_offline, session, outputs, api_name="run_evals", concurrency_limit=1, concurrency_id="evals")

@@ -17,12 +17,12 @@ from ui.safe import escape
 log = logging.getLogger(__name__)
 
 MODES: list[tuple[str, str]] = [
-    ("Best match (meaning and words)", "hybrid"),
+    ("Best match", "hybrid"),
     ("Exact words", "bm25"),
     ("Similar meaning", "dense"),
 ]
 DOMAIN_CHOICES: list[tuple[str, str]] = [(domain_label(d), d) for d in DOMAINS]
-RESULT_HEADERS = ["#", "Card", "Subject", "Level", "Match", "id"]
+RESULT_HEADERS = ["#", "Card", "Subject", "Match"]
 
 
 def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8) -> tuple[Any, ...]:
@@ -39,10 +39,7 @@ def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8)
         mode=mode if mode in {"hybrid", "bm25", "dense"} else "hybrid",
         domains=wanted,
     )
-    rows = [
-        [i, h.card.title, domain_label(h.card.domain), h.card.level, round(float(h.score), 3), h.card.id]
-        for i, h in enumerate(hits, 1)
-    ]
+    rows = [[i, h.card.title, domain_label(h.card.domain), round(float(h.score), 3)] for i, h in enumerate(hits, 1)]
     picker = gr.update(
         choices=[(f"{h.card.title} [{h.card.id}]", h.card.id) for h in hits], value=hits[0].card.id if hits else None
     )
@@ -167,7 +164,8 @@ def build(session: gr.State) -> dict[str, Any]:
             status = gr.Markdown("")
             results = gr.Dataframe(
                 headers=RESULT_HEADERS,
-                datatype=["number", "str", "str", "str", "number", "str"],
+                datatype=["number", "str", "str", "number"],
+                column_widths=["8%", "52%", "28%", "12%"],
                 interactive=False,
                 wrap=True,
                 max_height=240,

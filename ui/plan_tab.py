@@ -128,12 +128,12 @@ def generate(
         if result.other:
             summary += "\n\n" + "\n".join(f"- {escape(o)}" for o in result.other)
         # Keep any plan already shown: a typo in the form must not wipe it.
-        return (*_error_updates(result.errors), summary, *[gr.update() for _ in range(9)])
+        return (summary, *_error_updates(result.errors), *[gr.update() for _ in range(9)])
     plan = make_plan(result.pair)
     summary = f"Plan ready: {len(plan.sessions)} sessions. Scroll down to read it, revise a session or download it."
     return (
-        *_error_updates({}),
         summary,
+        *_error_updates({}),
         plan.to_json_dict(),
         result.pair.model_dump(mode="json"),
         plan_overview(plan),
@@ -305,7 +305,6 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
             label="Or upload a pair file (.yaml) to fill the form",
             file_types=[".yaml", ".yml"],
             type="filepath",
-            height=100,
             elem_id="pair-upload",
         )
         with gr.Column():
@@ -317,10 +316,10 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
     summary = gr.Markdown("", elem_id="plan-summary")
     overview = gr.Markdown("", elem_id="plan-overview")
     with gr.Row():
-        dl_md = gr.DownloadButton("Download Markdown", value=None, interactive=False, size="sm")
-        dl_json = gr.DownloadButton("Download JSON", value=None, interactive=False, size="sm")
-        dl_ics = gr.DownloadButton("Download calendar (.ics)", value=None, interactive=False, size="sm")
-        dl_docx = gr.DownloadButton("Download Word (.docx)", value=None, interactive=False, size="sm")
+        dl_md = gr.DownloadButton("Download Markdown", value=None, interactive=False, variant="secondary")
+        dl_json = gr.DownloadButton("Download JSON", value=None, interactive=False, variant="secondary")
+        dl_ics = gr.DownloadButton("Download calendar (.ics)", value=None, interactive=False, variant="secondary")
+        dl_docx = gr.DownloadButton("Download Word (.docx)", value=None, interactive=False, variant="secondary")
     sessions_md = gr.Markdown("", elem_id="plan-sessions")
     with gr.Group():
         gr.Markdown("**Change the plan**  \n" + REVISE_HELP, padding=True)
@@ -356,7 +355,7 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         which,
         *downloads,
     ]
-    generate_btn.click(generate, form, outputs, api_name="generate_plan")
+    generate_btn.click(generate, form, outputs, api_name="generate_plan", scroll_to_output=True)
     regenerate_btn.click(generate, form, outputs, api_visibility="private")
     upload.upload(load_upload, upload, [upload_msg, *form], api_name="load_pair_file")
     revise_btn.click(

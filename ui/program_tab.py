@@ -16,18 +16,19 @@ log = logging.getLogger(__name__)
 
 PAIR_HEADERS = [
     "Senior leader",
-    "Junior mentor",
+    "Mentor",
     "Held",
     "Cancelled",
-    "Upcoming",
+    "To come",
     "Planned",
-    "Rating by mentor",
-    "Rating by senior",
-    "Goals covered",
-    "Days since last session",
+    "Rating (mentor)",
+    "Rating (senior)",
+    "Goals",
+    "Days since",
     "Status",
     "id",
 ]
+COLUMN_WIDTHS: list[str | int] = ["13%", "12%", "6%", "8%", "7%", "7%", "8%", "8%", "6%", "7%", "9%", "9%"]
 STALLED = "⚠ Stalled"
 
 
@@ -162,18 +163,25 @@ def program_view(session: access.Session) -> tuple[Any, ...]:
     access.require_admin(session, "the Program view")
     data = report()
     rows = pair_rows(data)
-    return summary(data), pairs_table(rows), held_chart(data), ratings_chart(data)
+    shown = bool(rows)
+    return (
+        summary(data),
+        gr.update(value=pairs_table(rows), visible=shown),
+        gr.update(value=held_chart(data), visible=shown),
+        gr.update(value=ratings_chart(data), visible=shown),
+    )
 
 
 def program_view_quiet(session: access.Session) -> tuple[Any, ...]:
     """The same, but empty instead of an error for a visitor who has not logged in (page load)."""
     if not access.is_admin(session):
-        return "", None, None, None
+        return "", gr.update(visible=False), gr.update(visible=False), gr.update(visible=False)
     try:
         return program_view(session)
     except Exception as exc:  # an unreachable database must not break the page
         log.exception("program view failed")
-        return f"The program database could not be read: {escape(str(exc))}", None, None, None
+        hidden = gr.update(visible=False)
+        return f"The program database could not be read: {escape(str(exc))}", hidden, hidden, hidden
 
 
 def build(session: gr.State) -> dict[str, Any]:
@@ -185,10 +193,18 @@ def build(session: gr.State) -> dict[str, Any]:
             )
             refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100)
         text = gr.Markdown("", elem_id="program-summary")
-        table = gr.Dataframe(headers=PAIR_HEADERS, interactive=False, wrap=True, max_height=300, label="Pairs")
+        table = gr.Dataframe(
+            headers=PAIR_HEADERS,
+            interactive=False,
+            wrap=True,
+            max_height=300,
+            label="Pairs (stalled pairs first, highlighted)",
+            column_widths=COLUMN_WIDTHS,
+            visible=False,
+        )
         with gr.Row():
-            held = gr.Plot(label="Sessions held over time")
-            ratings = gr.Plot(label="Ratings by pair")
+            held = gr.Plot(label="Sessions held over time", visible=False)
+            ratings = gr.Plot(label="Ratings by pair", visible=False)
     outputs = [text, table, held, ratings]
     refresh.click(program_view, session, outputs, api_name="program")
     return {"panel": panel, "outputs": outputs, "load": program_view_quiet}

@@ -135,5 +135,5 @@ def card_markdown(card: Card) -> str:
         out += ["", "**Read first:** " + ", ".join(card_link(p) for p in card.prerequisites)]
     if card.tags:
         out += ["", "Tags: " + ", ".join(escape(t) for t in card.tags)]
-    out += ["", f"File: `{escape(card.source)}`"]
+    out += ["", f"File: {escape(card.source.rsplit('/', 1)[-1])}"]
     return "\n".join(out)

@@ -57,6 +57,7 @@ def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> 
     page.get_by_text("Mentor Coach").first.wait_for()
     page.get_by_role("button", name="Explain hallucinations simply").click()
     page.locator("#coach-chat").get_by_text("Source:").last.wait_for()
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "tab-coach")
 
     page.get_by_role("tab", name="Plan").click()
@@ -66,6 +67,7 @@ def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> 
     fill(page, "mentee-role", "Chief Financial Officer")
     fill(page, "goals", "use generative AI to draft board reports safely\nunderstand how Gen Z customers choose brands")
     fill(page, "start", "2026-01-12")
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "tab-plan-form")
     page.locator("#generate").click()
     page.locator("#plan-sessions").get_by_text("Session 1:").first.wait_for()

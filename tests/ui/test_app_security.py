@@ -17,8 +17,10 @@ def test_admin_views_refuse_a_visitor_who_has_not_logged_in(locked_app, client_f
     for endpoint in ("/program", "/evals", "/run_evals"):
         with pytest.raises(AppError, match="Log in as admin"):
             client.predict(api_name=endpoint)
-    with pytest.raises(AppError, match="Log in as admin"):
-        client.predict("genai-prompting-basics", api_name="/edit_card")
+    card = ["my-card", "My card", "generative-ai", "intro", "A summary."] + [""] * 9
+    for endpoint in ("/check_card", "/save_card"):
+        with pytest.raises(AppError, match="Log in as admin"):
+            client.predict(*card, api_name=endpoint)
     with pytest.raises(AppError, match="password is not right"):
         client.predict("guess", api_name="/admin_login")
     with pytest.raises(AppError, match="Log in as admin"):
