@@ -473,7 +473,7 @@ class CoverageEvaluator(PlanEvaluator):
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _QUOTED_TITLE = re.compile(
-    r"\b(?:read|reading|book|watch|listen\s+to|podcast|course|report|article|guide)\b[^.?!\"“]{0,24}?"
+    r"\b(?i:read|reading|book|watch|listen\s+to|podcast|course|report|article|guide)\b[^.?!\"“]{0,24}?"
     r"[\"“*_]([A-Z][^\"”*_]{3,80})[\"”*_]"
 )
 
@@ -624,13 +624,23 @@ class BalanceEvaluator(PlanEvaluator):
 
 
 def degenerate(text: str) -> str | None:
-    """Why a text repeats itself degenerately (a word 4 times in a row, a 4-word run 3 times), or None."""
+    """Why a text repeats itself degenerately, or None.
+
+    Degenerate: one word 4 times in a row, a run of 2 to 8 words said 3 times back to back
+    ("ask one question ask one question ask one question"), or a 4-word run 3 times anywhere.
+    Parallel phrasing ("ask about the budget, then ask about the team") is not degenerate.
+    """
     words = _words(text)
     run = 1
     for a, b in zip(words, words[1:], strict=False):
         run = run + 1 if a == b else 1
         if run >= 4:
             return f"repeats {a!r} {run} times in a row"
+    for size in range(2, 9):
+        for i in range(len(words) - 3 * size + 1):
+            unit = words[i : i + size]
+            if unit == words[i + size : i + 2 * size] == words[i + 2 * size : i + 3 * size]:
+                return f"repeats {' '.join(unit)!r} 3 times in a row"
     grams: dict[tuple[str, ...], int] = {}
     for i in range(len(words) - 3):
         g = tuple(words[i : i + 4])
