@@ -202,7 +202,7 @@ def launch(
         blocked_paths=blocked_paths(s.home),
         app_kwargs=app_kwargs,
         footer_links=[],
-        show_error=True,
+        show_error=False,
         ssr_mode=False,
         mcp_server=False,
         theme=gr.themes.Soft(),

@@ -173,7 +173,7 @@ def build(session: gr.State) -> dict[str, Any]:
             )
             with gr.Row():
                 browse = gr.Dropdown([("All subjects", ""), *DOMAIN_CHOICES], value="", label="Browse by subject")
-                picker = gr.Dropdown([], label="Card", elem_id="kb-card-picker")
+                picker = gr.Dropdown([], label="Card", elem_id="kb-card-picker", allow_custom_value=True)
         with gr.Column(scale=2):
             card_view = gr.Markdown(view(None), elem_id="kb-card", max_height=560)
     with gr.Accordion("Add or edit a card (admins)", open=False, elem_id="kb-edit"):

@@ -88,7 +88,13 @@ def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> 
     page.get_by_role("tab", name="Evals (admin)").click()
     page.locator("#evals-summary").wait_for()
     assert page.locator("#evals-summary").inner_text().strip()
-    shot(page, "tab-evals")
+    shot(page, "tab-evals-empty")
+    from ui.evals_tab import suite_available
+
+    if suite_available():
+        page.get_by_role("button", name="Run the offline suite").click()
+        page.locator("#evals-summary").get_by_text("Latest run").wait_for()
+        shot(page, "tab-evals")
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
@@ -102,3 +108,23 @@ def test_card_markup_stays_inert_in_the_browser(open_app, page) -> None:
     assert page.dialogs == []  # type: ignore[attr-defined]
     hrefs = card.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href') || '')")
     assert not any(h.lower().startswith("javascript:") for h in hrefs)
+
+
+def test_admin_tabs_ask_for_the_password_and_open_after_login(locked_app, page) -> None:
+    from uiapp import ADMIN_PASSWORD
+
+    page.goto(locked_app.url)
+    page.get_by_role("tab", name="Program (admin)").click()
+    password = page.get_by_label("Admin password").first
+    password.wait_for()
+    assert not page.locator("#program-panel").is_visible()
+    shot(page, "tab-program-locked")
+    password.fill("not the password")
+    page.get_by_role("button", name="Log in").first.click()
+    page.get_by_text("password is not right").first.wait_for()
+    assert not page.locator("#program-panel").is_visible()
+    password.fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Log in").first.click()
+    page.locator("#program-panel").wait_for(state="visible")
+    page.get_by_role("tab", name="Evals (admin)").click()
+    page.locator("#evals-panel").wait_for(state="visible")

@@ -115,14 +115,9 @@ def test_form_gives_a_valid_plan_and_parseable_downloads(open_app, client_for) -
 
     client = client_for(open_app)
     out = client.predict(**FORM, api_name="/generate_plan")
-    errors, summary, overview, sessions_md, which = (
-        out[:N_ERR],
-        out[N_ERR],
-        out[N_ERR + 1],
-        out[N_ERR + 2],
-        out[N_ERR + 3],
-    )
-    md_file, json_file, ics_file, docx_file = (d["value"] for d in out[N_ERR + 4 : N_ERR + 8])
+    summary, errors = out[0], out[1 : 1 + N_ERR]
+    overview, sessions_md, which = out[1 + N_ERR], out[2 + N_ERR], out[3 + N_ERR]
+    md_file, json_file, ics_file, docx_file = (d["value"] for d in out[4 + N_ERR : 8 + N_ERR])
     assert all(not e["visible"] for e in errors)
     assert "6 sessions" in summary
     assert "Robert Klein" in overview and "Priya Shah" in overview
@@ -172,3 +167,19 @@ def test_revise_one_session_offline(open_app, client_for) -> None:
     assert "15 minutes" in third
     refused, *_ = client.predict("Session 2", "make it about underwater basket weaving", api_name="/revise_plan")
     assert "unchanged" in refused or "could not read" in refused
+
+
+def test_evals_tab_runs_the_offline_suite_and_shows_scores(open_app, client_for) -> None:
+    from ui.evals_tab import suite_available
+
+    if not suite_available():
+        pytest.skip("the eval suite (coach.evaluate) is not in this version of the code")
+    client = client_for(open_app)
+    text, latest, chart, trend, fails, _ = client.predict(api_name="/run_evals")
+    assert text.startswith("Latest run")
+    assert latest["visible"] and latest["value"]["data"][0][0] == "offline"
+    assert chart["visible"] and chart["value"]["type"] == "plotly"
+    evaluators = json.loads(chart["value"]["plot"])["data"][0]["x"]
+    assert "structure" in evaluators
+    rows = fails["value"]["data"] if fails.get("value") else []
+    assert all(len(r) == 4 and r[3] for r in rows)

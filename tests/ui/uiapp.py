@@ -64,7 +64,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def launch(tmp: Path, index_home: Path, password: str | None, extra_kb: Path | None) -> RunningApp:
+def launch(
+    tmp: Path, index_home: Path, password: str | None, extra_kb: Path | None, env_extra: dict[str, str] | None = None
+) -> RunningApp:
     """Start `coach ui` with its own copy of the indexed home; wait until it answers."""
     home = tmp / "home"
     shutil.copytree(index_home, home)
@@ -84,6 +86,7 @@ def launch(tmp: Path, index_home: Path, password: str | None, extra_kb: Path | N
         env["COACH_ADMIN_PASSWORD"] = password
     if extra_kb is not None:
         env["COACH_KB_DIRS"] = str(extra_kb)
+    env.update(env_extra or {})
     log = tmp / "app.log"
     out = log.open("wb")
     proc = subprocess.Popen(
