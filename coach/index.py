@@ -187,7 +187,11 @@ def chroma_client(settings: Settings, generation_path: Path | None = None) -> An
         if not url.hostname:
             from coach.errors import InputError
 
-            raise InputError("$COACH_CHROMA_URL", "COACH_CHROMA_URL", f"a URL such as http://127.0.0.1:8000, got {settings.chroma_url!r}")
+            raise InputError(
+                "$COACH_CHROMA_URL",
+                "COACH_CHROMA_URL",
+                f"a URL such as http://127.0.0.1:8000, got {settings.chroma_url!r}",
+            )
         try:
             return chromadb.HttpClient(
                 host=url.hostname,

@@ -81,8 +81,11 @@ def select_topics(pair: Pair, retriever: Retriever, slots: int) -> Selection:
         for hits in retriever.search_many(pair.mentor.strengths, k=3, domains=domains):
             for rank, h in enumerate(hits):
                 strength_boost[h.card.id] = max(strength_boost.get(h.card.id, 1.0), 1.25 - 0.05 * rank)
+    # Relevance alone decides which cards cover a goal; comfort and strengths then weight the extra depth.
+    relevant: list[list[tuple[float, Card]]] = []
     ranked: list[list[tuple[float, Card]]] = []
     for hits in retriever.search_many(pair.mentee.goals, k=k, domains=domains):
+        relevant.append([(h.score, h.card) for h in hits])
         scored = [
             (h.score * comfort_weight(pair, h.card.domain) * strength_boost.get(h.card.id, 1.0), h.card) for h in hits
         ]
@@ -98,15 +101,15 @@ def select_topics(pair: Pair, retriever: Retriever, slots: int) -> Selection:
             sel.cards.append(card)
 
     # The cards that serve each goal well enough to count as covering it.
-    for gi, scored in enumerate(ranked):
+    for gi, scored in enumerate(relevant):
         if not scored:
             continue
         best = scored[0][0]
         for score, card in scored[:5]:
             if score >= GOAL_MATCH_SHARE * best:
                 sel.goals.setdefault(card.id, set()).add(gi)
-    # Round 1: the best card for every goal, so each goal is covered.
-    for scored in ranked:
+    # Round 1: the most relevant card for every goal, so each goal is covered.
+    for scored in relevant:
         if scored:
             take(scored[0][1])
     # Further rounds: depth per goal in turn, bringing in prerequisites first.
@@ -215,8 +218,10 @@ def pick_senior_cards(pair: Pair, retriever: Retriever, sessions: list[list[Card
     used: dict[str, int] = {}
     picks: list[Card] = []
     for hits in retriever.search_many(queries, k=k, domains=domains):
+        # A card whose prerequisite has not been taught yet must wait, or the plan's order breaks.
+        ready = [h for h in hits if all(p in used for p in h.card.prerequisites)] or hits
         # Prefer the least used card, then relevance.
-        best = min(enumerate(hits), key=lambda ih: (used.get(ih[1].card.id, 0), ih[0]))[1].card
+        best = min(enumerate(ready), key=lambda ih: (used.get(ih[1].card.id, 0), ih[0]))[1].card
         used[best.id] = used.get(best.id, 0) + 1
         picks.append(best)
     return picks
@@ -305,7 +310,7 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
         program_cards = [kickoff, goal_card] if first else []
         if last:
             program_cards.append(closing)
-        session_cards = [*program_cards, *dict.fromkeys(topics), senior]
+        session_cards = [*program_cards, *{c.id: c for c in topics}.values(), senior]
         goals = sorted({g for c in topics for g in sel.goals.get(c.id, set())})
 
         plist: list[DiscussionPrompt] = []

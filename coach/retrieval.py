@@ -31,6 +31,8 @@ RRF_K = 60
 DEPTH = 50
 #: Result rows per Chroma query call (queries x results), below SQLite's variable limit.
 SQLITE_ROWS = 20000
+#: Query embeddings kept per retriever (a few MB at most).
+QUERY_CACHE = 4096
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Retriever:
         self._domain_of = np.array(domains)
         self._bm25 = load_bm25(gen.path / "bm25")
         self._collection = open_collection(settings, gen)
+        self._qcache: dict[str, list[float]] = {}
         self.passages = int(gen.manifest.get("passages", len(self.ids)))
         self.passages_per_card = max(1, -(-self.passages // max(1, len(self.ids))))
 
@@ -92,17 +95,16 @@ class Retriever:
             out.append([(self.ids[i], float(scores[i])) for i in order if scores[i] > 0])
         return out
 
-    def _dense_rankings(self, queries: list[str], depth: int, domains: set[str] | None) -> list[list[tuple[str, float]]]:
-        if domains:
-            n_docs = int(self._mask(domains).sum())
-        else:
-            n_docs = len(self.ids)
+    def _dense_rankings(
+        self, queries: list[str], depth: int, domains: set[str] | None
+    ) -> list[list[tuple[str, float]]]:
+        n_docs = int(self._mask(domains).sum()) if domains else len(self.ids)
         if n_docs == 0:
             return [[] for _ in queries]
         # Several passages per card: look deep enough to rank `depth` distinct cards.
         n = min(depth * self.passages_per_card, self.passages)
         where: dict[str, Any] | None = {"domain": {"$in": sorted(domains)}} if domains else None
-        vectors = embed(self.settings.embed_model, queries)
+        vectors = self.query_vectors(queries)
         metadatas: list[Any] = []
         distances: list[Any] = []
         # Chroma reads every result row through SQLite, which allows about 32k variables per statement.
@@ -122,6 +124,15 @@ class Retriever:
                 best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
             out.append(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth])
         return out
+
+    def query_vectors(self, queries: list[str]) -> list[list[float]]:
+        """Embeddings of the queries; repeated texts (a pair's goals, say) are embedded once per process."""
+        missing = list(dict.fromkeys(q for q in queries if q not in self._qcache))
+        if missing:
+            if len(self._qcache) + len(missing) > QUERY_CACHE:
+                self._qcache.clear()
+            self._qcache.update(zip(missing, embed(self.settings.embed_model, missing), strict=True))
+        return [self._qcache[q] for q in queries]
 
     # ------------------------------------------------------------------ public API
 
@@ -170,7 +181,11 @@ def get_retriever(settings: Settings, kb: KnowledgeBase | None = None, auto_inde
     """A retriever over the current index; builds or refreshes the index first if the cards changed."""
     kb = kb if kb is not None else load_knowledge(settings.kb_dirs)
     gen = current_generation(settings)
-    if gen is None or not is_fresh(gen, kb, settings.embed_model) or gen.manifest.get("chroma_url") != settings.chroma_url:
+    if (
+        gen is None
+        or not is_fresh(gen, kb, settings.embed_model)
+        or gen.manifest.get("chroma_url") != settings.chroma_url
+    ):
         if gen is not None:
             check_model(settings, gen)
         if not auto_index:
