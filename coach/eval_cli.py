@@ -140,7 +140,7 @@ def eval_cmd(
         for name, (b, c, r) in comparison.evaluators.items():
             if r:
                 click.echo(f"regression: {name} {b:.3f} -> {c:.3f} since run {baseline}", err=True)
-        click.echo(f"regression: {len(comparison.case_regressions)} case scores went from pass to fail", err=True)
+        click.echo(f"regression: {len(comparison.case_regressions)} case scores dropped", err=True)
         failed = failed or fail_on_regression
     if failed:
         raise click.exceptions.Exit(1)

@@ -1546,7 +1546,7 @@ class Comparison:
     baseline_commit: str
     #: evaluator -> (baseline mean, current mean, regressed)
     evaluators: dict[str, tuple[float | None, float | None, bool]]
-    #: (case id, evaluator, baseline score, current score) for case scores that went from pass to fail
+    #: (case id, evaluator, baseline score, current score) for case scores that dropped
     case_regressions: list[tuple[str, str, float, float]]
 
     @property
@@ -1578,7 +1578,7 @@ class Comparison:
 
 
 def compare(current: dict[str, Any], baseline: dict[str, Any], baseline_id: int) -> Comparison:
-    """Compare two runs' JSON (`SuiteResult.as_json`): means that dropped, cases that went from pass to fail."""
+    """Compare two runs' JSON (`SuiteResult.as_json`): evaluator means and case scores that dropped."""
     cur_ev = {k: v["mean"] for k, v in current.get("evaluators", {}).items()}
     base_ev = {k: v["mean"] for k, v in baseline.get("evaluators", {}).items()}
     evaluators: dict[str, tuple[float | None, float | None, bool]] = {}
@@ -1593,7 +1593,7 @@ def compare(current: dict[str, Any], baseline: dict[str, Any], baseline_id: int)
             continue
         for ev, s in case["scores"].items():
             o = old["scores"].get(ev)
-            if o is not None and o["passed"] and not s["passed"]:
+            if o is not None and float(s["score"]) < float(o["score"]) - REGRESSION_TOLERANCE:
                 regressions.append((case["id"], ev, float(o["score"]), float(s["score"])))
     return Comparison(
         baseline_id,
