@@ -91,3 +91,14 @@ def indexed_home(shared_index_home: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     """Point $COACH_HOME at the shared, already-built index (read-only use)."""
     monkeypatch.setenv("COACH_HOME", str(shared_index_home))
     return shared_index_home
+
+
+@pytest.fixture
+def writable_index_home(shared_index_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the shared index, for tests that write to it."""
+    import shutil
+
+    home = tmp_path / "indexed-copy"
+    shutil.copytree(shared_index_home, home)
+    monkeypatch.setenv("COACH_HOME", str(home))
+    return home
