@@ -175,10 +175,11 @@ def test_evals_tab_runs_the_offline_suite_and_shows_scores(open_app, client_for)
     if not suite_available():
         pytest.skip("the eval suite (coach.evaluate) is not in this version of the code")
     client = client_for(open_app)
-    text, latest, chart, trend, fails, _ = client.predict(api_name="/run_evals")
+    text, latest, chart, trend, fails = client.predict(api_name="/run_evals")[:5]
     assert text.startswith("Latest run")
     assert latest["visible"] and latest["value"]["data"][0][0] == "offline"
     assert chart["visible"] and chart["value"]["type"] == "plotly"
+    assert trend["visible"]
     evaluators = json.loads(chart["value"]["plot"])["data"][0]["x"]
     assert "structure" in evaluators
     rows = fails["value"]["data"] if fails.get("value") else []
