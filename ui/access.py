@@ -17,6 +17,11 @@ import gradio as gr
 
 from ui.common import settings
 
+#: One line above the tabs when no admin password is set.
+OPEN_BANNER = (
+    "⚠ **Admin views are open**: no COACH_ADMIN_PASSWORD is set, so the Program and Evals tabs and card editing "
+    "are open to anyone on this computer (the app accepts connections from this computer only)."
+)
 #: After this many wrong passwords in a row, each further try waits (slows down guessing).
 FREE_TRIES = 3
 MAX_DELAY_SECONDS = 5.0

@@ -27,13 +27,14 @@ CSS = """
 .field-error { color: #b42318; font-size: 0.9em; margin-top: -6px; }
 .field-error p { margin: 0; }
 .chips button { white-space: normal; }
-#app-header h1 { margin-bottom: 0; }
+#app-header h2 { margin: 0 0 2px 0; }
+#app-header p, #access-banner p { margin: 0; }
+#access-banner { font-size: 0.9em; }
 footer { display: none !important; }
 """
 
-HEADER = """# Mentor Coach
-Plans, coaching and a record for reverse-mentoring pairs: a junior colleague teaches digital skills,
-a senior leader learns and shares strategy and leadership back."""
+HEADER = """## Mentor Coach
+Reverse mentoring: a junior colleague teaches digital skills, a senior leader learns and shares strategy and leadership back."""
 
 
 def _login_box(session: gr.State) -> tuple[gr.Row, gr.Textbox, gr.Button, gr.Markdown]:
@@ -73,7 +74,7 @@ def build_demo() -> gr.Blocks:
             # Without a password the banner above the tabs says it once; the tabs need not repeat it.
             text = access.status_text(s) if access.password_set() else ""
             need_login = access.password_set() and not ok
-            banner_text = "" if access.password_set() else "⚠ " + access.status_text(s)
+            banner_text = "" if access.password_set() else access.OPEN_BANNER
             return [
                 gr.update(visible=need_login),
                 gr.update(visible=need_login),

@@ -15,7 +15,7 @@ from ui.safe import escape
 
 log = logging.getLogger(__name__)
 
-ROLES: list[tuple[str, str]] = [("I am the senior leader", "mentee"), ("I am the junior mentor", "mentor")]
+ROLES: list[tuple[str, str]] = [("Senior leader", "mentee"), ("Junior mentor", "mentor")]
 NO_PAIR = "none"
 EXAMPLE_PAIR = "example"
 PLAN_TAB = "plan-tab"
@@ -178,7 +178,7 @@ def build(plan_state: gr.State) -> dict[str, Any]:
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Coach",
-                height=380,
+                height=330,
                 sanitize_html=True,
                 allow_tags=False,
                 render_markdown=True,

@@ -80,10 +80,9 @@ def scores_chart(run: dict[str, Any]) -> Any:
         name="threshold",
     )
     fig.update_layout(
-        title=f"Scores by evaluator: {run.get('engine', '?')} ({run.get('model', '?')})",
         yaxis={"range": [0, 1.05]},
         height=300,
-        margin={"l": 40, "r": 10, "t": 40, "b": 60},
+        margin={"l": 40, "r": 10, "t": 10, "b": 60},
         legend={"orientation": "h", "y": -0.35},
     )
     return fig
@@ -103,11 +102,10 @@ def trend_chart(full_runs: list[dict[str, Any]]) -> Any:
         ys = [r["evaluators"][n]["mean"] for r in ordered if n in r.get("evaluators", {})]
         fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=n)
     fig.update_layout(
-        title="Trend over runs",
         yaxis={"range": [0, 1.05]},
         xaxis_title="run",
         height=300,
-        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
     )
     return fig
 

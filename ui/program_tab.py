@@ -127,10 +127,9 @@ def held_chart(data: dict[str, Any]) -> Any:
     fig.add_bar(name="Held", x=months, y=[t["held"] for t in trend], marker_color="#2f7d4f")
     fig.add_bar(name="Cancelled", x=months, y=[t["cancelled"] for t in trend], marker_color="#c0504d")
     fig.update_layout(
-        title="Sessions held over time",
         barmode="stack",
         height=300,
-        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
         legend={"orientation": "h", "y": -0.2},
         yaxis_title="sessions",
     )
@@ -148,11 +147,10 @@ def ratings_chart(data: dict[str, Any]) -> Any:
     fig.add_bar(name="By mentor", x=names, y=[p["avg_rating_mentor"] for p in pairs], marker_color="#4f6fb0")
     fig.add_bar(name="By senior leader", x=names, y=[p["avg_rating_mentee"] for p in pairs], marker_color="#e0a030")
     fig.update_layout(
-        title="Ratings by pair (1-5)",
         barmode="group",
         height=300,
         yaxis={"range": [0, 5]},
-        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
         legend={"orientation": "h", "y": -0.3},
     )
     return fig

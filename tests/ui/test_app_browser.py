@@ -5,7 +5,11 @@ Screenshots of each tab at 1280x800 are saved to test-artifacts/ for a person to
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,6 +52,13 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
+def log_session(home: Path, pair_id: str, args: list[str]) -> None:
+    env = {**os.environ, "COACH_HOME": str(home)}
+    subprocess.run(
+        [sys.executable, "-m", "coach.cli", "session", "log", pair_id, *args], env=env, check=True, capture_output=True
+    )
+
+
 def fill(page, elem_id: str, value: str) -> None:
     page.locator(f"#{elem_id} textarea, #{elem_id} input").first.fill(value)
 
@@ -83,6 +94,25 @@ def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> 
 
     page.get_by_role("tab", name="Program (admin)").click()
     page.get_by_text("No pairs in the program yet").first.wait_for()
+    shot(page, "tab-program-empty")
+
+    # Save the plan's pair to the program, log what happened with the CLI, and see it in the Program tab.
+    page.get_by_role("tab", name="Plan").click()
+    page.get_by_role("button", name="Save to program").click()
+    saved = page.get_by_text("Saved: pair").first
+    saved.wait_for()
+    pair_id = re.search(r"pair ([0-9a-f]{6,32})", saved.inner_text())
+    assert pair_id, saved.inner_text()
+    for args in (
+        ["1", "--status", "held", "--date", "2026-01-12", "--rating-mentor", "4", "--rating-mentee", "5"],
+        ["2", "--status", "held", "--date", "2026-01-26", "--rating-mentor", "5", "--rating-mentee", "4"],
+        ["3", "--status", "cancelled", "--date", "2026-02-09"],
+    ):
+        log_session(open_app.home, pair_id.group(1), args)
+    page.get_by_role("tab", name="Program (admin)").click()
+    page.locator("#program-panel").get_by_role("button", name="Refresh").click()
+    page.locator("#program-panel").get_by_text("Stalled").first.wait_for()
+    page.locator("#program-panel .js-plotly-plot").first.wait_for()
     shot(page, "tab-program")
 
     page.get_by_role("tab", name="Evals (admin)").click()
@@ -94,6 +124,8 @@ def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> 
     if suite_available():
         page.get_by_role("button", name="Run the offline suite").click()
         page.locator("#evals-summary").get_by_text("Latest run").wait_for()
+        page.locator("#evals-panel .js-plotly-plot").first.wait_for()
+        assert page.locator("#evals-panel .js-plotly-plot").count() == 2
         shot(page, "tab-evals")
     assert page.dialogs == []  # type: ignore[attr-defined]
 
