@@ -26,11 +26,17 @@ if TYPE_CHECKING:
 )
 @click.option("--cases", "cases_dir", default=None, metavar="DIR", help="Folder of case YAML files [evals/cases].")
 @click.option(
-    "--thresholds", "thresholds_file", default=None, metavar="FILE", help="Minimum score per evaluator [evals/thresholds.yaml]."
+    "--thresholds",
+    "thresholds_file",
+    default=None,
+    metavar="FILE",
+    help="Minimum score per evaluator [evals/thresholds.yaml].",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True)
 @click.option("--out", default=None, metavar="FILE", help="Write the report to this file instead of standard output.")
-@click.option("--baseline", type=int, default=None, metavar="RUN_ID", help="Compare with this stored run; mark regressions.")
+@click.option(
+    "--baseline", type=int, default=None, metavar="RUN_ID", help="Compare with this stored run; mark regressions."
+)
 @click.option(
     "--compare",
     "compare_engine",
@@ -39,7 +45,12 @@ if TYPE_CHECKING:
     help="Also run the suite on this engine and print both side by side (e.g. --engine local --compare offline).",
 )
 @click.option("--attempts", type=click.IntRange(1, 5), default=None, help="Model attempts per plan [the chain's: 3].")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Concurrent cases for model engines [$COACH_CONCURRENCY].")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Concurrent cases for model engines [$COACH_CONCURRENCY].",
+)
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 when the run regresses against --baseline.")
 @click.option("--list-runs", is_flag=True, help="List the stored runs (id, time, engine, commit) and exit.")
 @click.option("--plan", "plan_file", default=None, metavar="PLAN.json", help="Score this one plan (with --pair).")
@@ -97,7 +108,9 @@ def eval_cmd(
 
         base_run = open_store(settings).eval_run(baseline)
         if base_run is None:
-            raise InputError("--baseline", "RUN_ID", f"the id of a stored eval run (see `coach eval --list-runs`), got {baseline}")
+            raise InputError(
+                "--baseline", "RUN_ID", f"the id of a stored eval run (see `coach eval --list-runs`), got {baseline}"
+            )
 
     from coach.retrieval import get_retriever
 
@@ -194,7 +207,9 @@ def _run(
     return result
 
 
-def _score_one(settings: Any, plan_path: Path, pair_path: Path, thresholds_path: Path, fmt: str, out: str | None) -> None:
+def _score_one(
+    settings: Any, plan_path: Path, pair_path: Path, thresholds_path: Path, fmt: str, out: str | None
+) -> None:
     """Score one plan (SPEC.md section 6); exit 0 whatever the scores."""
     from pydantic import ValidationError
 
@@ -213,7 +228,9 @@ def _score_one(settings: Any, plan_path: Path, pair_path: Path, thresholds_path:
     except json.JSONDecodeError as exc:
         raise InputError(shown, "", f"expected JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     if not isinstance(data, dict):
-        raise InputError(shown, "", "expected a JSON object with mentor, mentee, ground_rules, success_measures, sessions")
+        raise InputError(
+            shown, "", "expected a JSON object with mentor, mentee, ground_rules, success_measures, sessions"
+        )
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
@@ -260,7 +277,13 @@ def _score_one(settings: Any, plan_path: Path, pair_path: Path, thresholds_path:
                 for k, v in result["scores"].items()
             },
             "cases": [
-                {"id": plan_path.stem, "kind": "plan", "passed": result["passed"], "scores": result["scores"], "source": "file"}
+                {
+                    "id": plan_path.stem,
+                    "kind": "plan",
+                    "passed": result["passed"],
+                    "scores": result["scores"],
+                    "source": "file",
+                }
             ],
             "skipped": [],
         }
@@ -291,10 +314,12 @@ def _list_runs(settings: Any, fmt: str, out: str | None) -> None:
 
 def _table_text(data: dict[str, Any], comparison: Comparison | None, other: dict[str, Any] | None) -> str:
     """The run as plain-text tables (rich): per-evaluator means, failing cases, baseline and compared engine."""
+    import io
+
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(record=True, width=120, force_terminal=False, color_system=None, file=_Null())
+    console = Console(record=True, width=120, force_terminal=False, color_system=None, file=io.StringIO())
     cmp = comparison.as_json()["evaluators"] if comparison is not None else {}
     title = (
         f"eval run {data['run_id']}: {data['engine']} ({data['model']}), {len(data['cases'])} cases "
@@ -363,13 +388,3 @@ def _table_text(data: dict[str, Any], comparison: Comparison | None, other: dict
             rt.add_row(cid, ev, f"{b:.3f}", f"{c:.3f}")
         console.print(rt)
     return console.export_text()
-
-
-class _Null:
-    """A file that discards writes (the console only records)."""
-
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass

@@ -30,6 +30,7 @@ Heavy libraries (rapidfuzz, textstat, the retriever) are imported inside functio
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import re
@@ -632,7 +633,7 @@ def degenerate(text: str) -> str | None:
     """
     words = _words(text)
     run = 1
-    for a, b in zip(words, words[1:], strict=False):
+    for a, b in itertools.pairwise(words):
         run = run + 1 if a == b else 1
         if run >= 4:
             return f"repeats {a!r} {run} times in a row"
@@ -683,7 +684,9 @@ class DiversityEvaluator(PlanEvaluator):
                 problems.append(f"{where} {why}")
         total = len(prompts) + len(activities) + len(texts)
         score = _ratio(total - len(flagged), total)
-        return Verdict(score, _problems_reason(problems, f"no near-duplicates among {total} prompts, activities and texts"))
+        return Verdict(
+            score, _problems_reason(problems, f"no near-duplicates among {total} prompts, activities and texts")
+        )
 
 
 def _near_duplicates(texts: Sequence[str]) -> list[tuple[int, int]]:
@@ -719,8 +722,14 @@ class PersonalizationEvaluator(PlanEvaluator):
         prose = "\n".join(t for _, t in plan_texts(plan))
         low = prose.lower()
         checks: list[tuple[bool, str]] = [
-            (plan.mentor.name == pair.mentor.name, f"the plan's mentor is {plan.mentor.name!r}, not {pair.mentor.name!r}"),
-            (plan.mentee.name == pair.mentee.name, f"the plan's mentee is {plan.mentee.name!r}, not {pair.mentee.name!r}"),
+            (
+                plan.mentor.name == pair.mentor.name,
+                f"the plan's mentor is {plan.mentor.name!r}, not {pair.mentor.name!r}",
+            ),
+            (
+                plan.mentee.name == pair.mentee.name,
+                f"the plan's mentee is {plan.mentee.name!r}, not {pair.mentee.name!r}",
+            ),
             (pair.mentor.name.lower() in low, f"the sessions never name the mentor {pair.mentor.name}"),
             (pair.mentee.name.lower() in low, f"the sessions never name the mentee {pair.mentee.name}"),
             (_role_named(pair.mentee.role, low), f"the sessions never mention the mentee's role ({pair.mentee.role})"),
@@ -753,8 +762,11 @@ class PersonalizationEvaluator(PlanEvaluator):
 
 
 _GOAL_STOP = frozenset(
-    "a an the and or of to in on for with how my our me i we at by as from into about more better be is are "
-    "can could use using learn understand get make so what when why which that this it its their your".split()
+    re.findall(
+        r"\S+",
+        "a an the and or of to in on for with how my our me i we at by as from into about more better be is are "
+        "can could use using learn understand get make so what when why which that this it its their your",
+    )
 )
 
 
@@ -768,7 +780,7 @@ def _role_named(role: str, low: str) -> bool:
     words = [w for w in _words(role) if w not in _GOAL_STOP and len(w) > 2]
     # An abbreviation of the role ("CFO" for Chief Financial Officer) counts too.
     initials = "".join(w[0] for w in _words(role) if w not in {"of", "and", "the", "for"})
-    return bool(words) and all(w in low for w in words) or (len(initials) >= 2 and f" {initials} " in f" {low} ")
+    return (bool(words) and all(w in low for w in words)) or (len(initials) >= 2 and f" {initials} " in f" {low} ")
 
 
 def _same_people_and_goals(a: Pair, b: Pair) -> bool:
@@ -1074,7 +1086,9 @@ class JudgeEvaluator(PlanEvaluator):
             + "\nGrade this plan for this pair."
         )
         try:
-            result = structured_call(self.provider, [SystemMessage(content=JUDGE_SYSTEM), HumanMessage(content=user)], schema)
+            result = structured_call(
+                self.provider, [SystemMessage(content=JUDGE_SYSTEM), HumanMessage(content=user)], schema
+            )
         except Exception as exc:
             err = self.provider.failure(exc)
             if isinstance(err, ModelFailure):
@@ -1208,12 +1222,16 @@ class SuiteResult:
             for name, s in c.scores.items():
                 acc.setdefault(name, []).append(s.score)
         order = [*PLAN_EVALUATORS, "chat", JUDGE]
-        return {k: sum(acc[k]) / len(acc[k]) for k in sorted(acc, key=lambda n: (order.index(n) if n in order else 99, n))}
+        return {
+            k: sum(acc[k]) / len(acc[k]) for k in sorted(acc, key=lambda n: (order.index(n) if n in order else 99, n))
+        }
 
     def below(self) -> dict[str, tuple[float, float]]:
         """Evaluators whose mean is below their threshold: name -> (mean, threshold)."""
         return {
-            k: (m, self.thresholds.get(k, 1.0)) for k, m in self.means().items() if m < self.thresholds.get(k, 1.0) - 1e-9
+            k: (m, self.thresholds.get(k, 1.0))
+            for k, m in self.means().items()
+            if m < self.thresholds.get(k, 1.0) - 1e-9
         }
 
     @property
@@ -1409,9 +1427,7 @@ def score_produced(
         else:
             subject = ChatSubject(case.question, p.text, kb, case.expect, case.id, case.role, secrets)
             if not p.text:
-                scores = {
-                    ev.name: Score(0.0, False, f"no answer to score: {p.note}") for ev in c_evals
-                }
+                scores = {ev.name: Score(0.0, False, f"no answer to score: {p.note}") for ev in c_evals}
             else:
                 scores = apply(c_evals, subject, thresholds)
         result = CaseResult(case.id, case.kind, scores, p.seconds, p.source, p.note, p.attempts)
@@ -1467,7 +1483,9 @@ def run_suite(
         model_name = "cards"
     else:
         if provider is not None:
-            produced = _produce_concurrently(cases, retriever, provider, concurrency or settings.concurrency, progress, max_attempts)
+            produced = _produce_concurrently(
+                cases, retriever, provider, concurrency or settings.concurrency, progress, max_attempts
+            )
             model_name = provider.model
         else:
             with open_provider(settings, engine) as opened:

@@ -843,12 +843,7 @@ class Store:
         """The latest suite runs, newest first: id, created_at, engine, model, git_commit, passed."""
 
         def run(s: DbSession) -> list[dict[str, Any]]:
-            q = (
-                select(EvalRunRow)
-                .where(EvalRunRow.kind == "suite")
-                .order_by(EvalRunRow.id.desc())
-                .limit(limit)
-            )
+            q = select(EvalRunRow).where(EvalRunRow.kind == "suite").order_by(EvalRunRow.id.desc()).limit(limit)
             return [
                 {
                     "id": r.id,

@@ -187,7 +187,9 @@ def test_a_regression_only_fails_with_the_flag(env: Path) -> None:
     ]
     assert run(*args, "--fail-on-regression").exit_code == 1
     # Against itself nothing regressed.
-    same = json.loads(run("--cases", str(cases), "--thresholds", str(thresholds), "--baseline", "2", "--format", "json").stdout)
+    same = json.loads(
+        run("--cases", str(cases), "--thresholds", str(thresholds), "--baseline", "2", "--format", "json").stdout
+    )
     assert same["baseline"]["regressed"] is False
 
 

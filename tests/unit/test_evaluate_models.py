@@ -101,7 +101,13 @@ def test_the_models_own_plan_is_scored_not_the_fallback(tmp_path: Path, monkeypa
 def test_model_cases_run_concurrently_within_the_bound(tmp_path: Path, monkeypatch, retriever) -> None:
     folder = cases(
         tmp_path,
-        ["chat-explain-hallucinations", "chat-passkeys", "chat-dashboards", "chat-genz-brands", "chat-lesson-prompting-cfo"],
+        [
+            "chat-explain-hallucinations",
+            "chat-passkeys",
+            "chat-dashboards",
+            "chat-genz-brands",
+            "chat-lesson-prompting-cfo",
+        ],
     )
     track = {"now": 0, "max": 0}
     with FakeOpenAI() as server:
