@@ -86,19 +86,20 @@ def build_demo() -> gr.Blocks:
             ]
 
         def login(s: access.Session, password: str) -> list[Any]:
-            if not access.password_set():
-                new = s
-            elif access.check_password(password):
-                new = access.Session(admin=True)
-            else:
-                raise gr.Error("That password is not right. Ask the person who runs the program for it.")
+            if access.password_set() and not access.check_password(password):
+                # Said next to the box (an error toast would cover the form with an error overlay).
+                wrong = "⚠ That password is not right. Ask the person who runs the program for it."
+                keep = [gr.update() for _ in range(len(program["outputs"]) + len(evals["outputs"]))]
+                return [s, "", "", gr.update(), gr.update(), wrong, wrong, gr.update(), gr.update(), gr.update(), *keep]
+            new = access.Session(admin=True) if access.password_set() else s
             return [new, "", "", *admin_state(new), *program["load"](new), *evals["load"](new)]
 
         login_outputs = [session, p_pass, e_pass, *admin_outputs, *program["outputs"], *evals["outputs"]]
-        p_btn.click(login, [session, p_pass], login_outputs, api_name="admin_login")
-        e_btn.click(login, [session, e_pass], login_outputs, api_visibility="private")
-        p_pass.submit(login, [session, p_pass], login_outputs, api_visibility="private")
-        e_pass.submit(login, [session, e_pass], login_outputs, api_visibility="private")
+        quiet: dict[str, Any] = {"show_progress": "minimal"}
+        p_btn.click(login, [session, p_pass], login_outputs, api_name="admin_login", **quiet)
+        e_btn.click(login, [session, e_pass], login_outputs, api_visibility="private", **quiet)
+        p_pass.submit(login, [session, p_pass], login_outputs, api_visibility="private", **quiet)
+        e_pass.submit(login, [session, e_pass], login_outputs, api_visibility="private", **quiet)
 
         def on_load(s: access.Session, request: gr.Request) -> list[Any]:
             card_id = request.query_params.get("card") if request is not None else None

@@ -28,7 +28,7 @@ PAIR_HEADERS = [
     "Status",
     "id",
 ]
-COLUMN_WIDTHS: list[str | int] = ["13%", "12%", "6%", "8%", "7%", "7%", "8%", "8%", "6%", "7%", "9%", "9%"]
+COLUMN_WIDTHS: list[str | int] = ["12%", "11%", "6%", "8%", "7%", "7%", "8%", "8%", "6%", "7%", "9%", "11%"]
 STALLED = "⚠ Stalled"
 
 
@@ -129,9 +129,10 @@ def held_chart(data: dict[str, Any]) -> Any:
     fig.update_layout(
         barmode="stack",
         height=300,
-        margin={"l": 40, "r": 10, "t": 10, "b": 40},
-        legend={"orientation": "h", "y": -0.2},
-        yaxis_title="sessions",
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
+        yaxis={"title": "sessions", "dtick": 1},
+        xaxis={"type": "category"},
     )
     return fig
 
@@ -150,8 +151,8 @@ def ratings_chart(data: dict[str, Any]) -> Any:
         barmode="group",
         height=300,
         yaxis={"range": [0, 5]},
-        margin={"l": 40, "r": 10, "t": 10, "b": 40},
-        legend={"orientation": "h", "y": -0.3},
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
     )
     return fig
 

@@ -184,3 +184,39 @@ def test_evals_tab_runs_the_offline_suite_and_shows_scores(open_app, client_for)
     assert "structure" in evaluators
     rows = fails["value"]["data"] if fails.get("value") else []
     assert all(len(r) == 4 and r[3] for r in rows)
+
+
+NEW_CARD = [
+    "ui-test-spreadsheet-pivots",
+    "Pivot tables for quarterly numbers",
+    "data-literacy",
+    "intro",
+    "How to summarise a quarter of sales with a pivot table in minutes, without formulas.",
+    "Build a pivot table from a sales export\nRead a pivot table's totals correctly",
+    "Pivot table: a summary that groups rows and adds them up\nFilter: a way to show only some rows",
+    "15 | hands-on | mentor | Build one together | The mentor builds a pivot of last quarter's sales by region.",
+    "mentee | Which numbers do you rebuild by hand every quarter?",
+    "Summing a column that already holds subtotals",
+    "Bring last quarter's sales export",
+    "tool | Microsoft Excel | PivotTable",
+    "",
+    "pivot, spreadsheets, quarterly-numbers-zzpivot",
+]
+
+
+def test_new_card_is_checked_saved_and_searchable(open_app, client_for) -> None:
+    client = client_for(open_app)
+    bad = list(NEW_CARD)
+    bad[7] = "fifteen minutes of building"
+    bad[12] = "no-such-card"
+    problems = client.predict(*bad, api_name="/check_card")
+    assert "needs fixing" in problems and "activities" in problems and "prerequisites" in problems
+    assert "passes every check" in client.predict(*NEW_CARD, api_name="/check_card")
+    message, card_view = client.predict(*NEW_CARD, api_name="/save_card")
+    assert message.startswith("Saved"), message
+    assert "Pivot tables for quarterly numbers" in card_view
+    saved = open_app.kb_dirs[-1] / "data-literacy" / "ui-test-spreadsheet-pivots.yaml"
+    assert saved.is_file()
+    assert load_knowledge(open_app.kb_dirs).get("ui-test-spreadsheet-pivots") is not None
+    _, picker, _ = client.predict("quarterly-numbers-zzpivot pivot", "hybrid", [], api_name="/search")
+    assert picker["choices"][0][1] == "ui-test-spreadsheet-pivots"

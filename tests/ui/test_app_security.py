@@ -21,8 +21,8 @@ def test_admin_views_refuse_a_visitor_who_has_not_logged_in(locked_app, client_f
     for endpoint in ("/check_card", "/save_card"):
         with pytest.raises(AppError, match="Log in as admin"):
             client.predict(*card, api_name=endpoint)
-    with pytest.raises(AppError, match="password is not right"):
-        client.predict("guess", api_name="/admin_login")
+    refused = client.predict("guess", api_name="/admin_login")
+    assert any("password is not right" in str(o) for o in refused)
     with pytest.raises(AppError, match="Log in as admin"):
         client.predict(api_name="/program")
 
