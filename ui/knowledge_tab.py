@@ -22,7 +22,14 @@ MODES: list[tuple[str, str]] = [
     ("Similar meaning", "dense"),
 ]
 DOMAIN_CHOICES: list[tuple[str, str]] = [(domain_label(d), d) for d in DOMAINS]
-RESULT_HEADERS = ["#", "Card", "Subject", "Match"]
+RESULT_HEADERS = ["#", "Card", "Subject", "Match", "id"]
+
+
+def open_row(evt: gr.SelectData) -> Any:
+    """Open the card of the clicked results row (its id is the row's hidden last cell)."""
+    row = getattr(evt, "row_value", None) or []
+    card_id = row[-1] if row else None
+    return gr.update(value=card_id) if card_id else gr.update()
 
 
 def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8) -> tuple[Any, ...]:
@@ -43,7 +50,11 @@ def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8)
     picker = gr.update(
         choices=[(f"{h.card.title} [{h.card.id}]", h.card.id) for h in hits], value=hits[0].card.id if hits else None
     )
-    status = f"{len(hits)} card{'s' if len(hits) != 1 else ''} found." if hits else "No card matches that search."
+    status = (
+        f"{len(hits)} card{'s' if len(hits) != 1 else ''} found. Click a row to read the card."
+        if hits
+        else "No card matches that search."
+    )
     return rows, picker, status
 
 
@@ -164,12 +175,13 @@ def build(session: gr.State) -> dict[str, Any]:
             status = gr.Markdown("")
             results = gr.Dataframe(
                 headers=RESULT_HEADERS,
-                datatype=["number", "str", "str", "number"],
-                column_widths=["8%", "52%", "28%", "12%"],
+                datatype=["number", "str", "str", "number", "str"],
+                column_widths=["6%", "40%", "24%", "10%", "20%"],
                 interactive=False,
                 wrap=True,
                 max_height=240,
                 label="Results",
+                elem_id="kb-results",
             )
             with gr.Row():
                 browse = gr.Dropdown([("All subjects", ""), *DOMAIN_CHOICES], value="", label="Browse by subject")
@@ -225,6 +237,7 @@ def build(session: gr.State) -> dict[str, Any]:
     search_btn.click(search, [query, mode, domains], [results, picker, status], api_name="search")
     query.submit(search, [query, mode, domains], [results, picker, status], api_visibility="private")
     browse.change(cards_in, browse, picker, api_visibility="private")
+    results.select(open_row, None, picker, api_visibility="private")
     picker.change(view, picker, card_view, api_name="view_card")
     edit_btn.click(load_into_form, [session, picker], [editing, edit_status, *form], api_name="edit_card")
     new_btn.click(new_card_form, [session], [editing, edit_status, *form], api_visibility="private")
