@@ -100,6 +100,8 @@ def embedder(name: str) -> Any:
         # Never reach for a model hub: the model ships in a package or lives in a local folder.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Loading a bundled model is instant; its per-weight progress bar is only noise on stderr.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         from sentence_transformers import SentenceTransformer
 
         try:

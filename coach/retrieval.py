@@ -105,21 +105,21 @@ class Retriever:
         n = min(depth * self.passages_per_card, self.passages)
         where: dict[str, Any] | None = {"domain": {"$in": sorted(domains)}} if domains else None
         vectors = self.query_vectors(queries)
-        metadatas: list[Any] = []
+        passage_ids: list[Any] = []
         distances: list[Any] = []
         # Chroma reads every result row through SQLite, which allows about 32k variables per statement.
         step = max(1, SQLITE_ROWS // n)
         for b in range(0, len(vectors), step):
             res = self._collection.query(
-                query_embeddings=vectors[b : b + step], n_results=n, where=where, include=["distances", "metadatas"]
+                query_embeddings=vectors[b : b + step], n_results=n, where=where, include=["distances"]
             )
-            metadatas += res["metadatas"]
+            passage_ids += res["ids"]
             distances += res["distances"]
         out = []
-        for metas, dists in zip(metadatas, distances, strict=True):
+        for pids, dists in zip(passage_ids, distances, strict=True):
             best: dict[str, float] = {}
-            for meta, dist in zip(metas, dists, strict=True):
-                cid = str(meta["card"])
+            for pid, dist in zip(pids, dists, strict=True):
+                cid = pid.rsplit("#", 1)[0]  # passage ids are "card-id#n"
                 # Cosine distance: similarity is 1 - distance; a card scores as its best passage.
                 best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
             out.append(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth])
