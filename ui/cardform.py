@@ -165,9 +165,15 @@ def check_card(values: dict[str, Any], kb: KnowledgeBase, editing: str | None) -
     try:
         card = Card.model_validate(data)
     except ValidationError as exc:
+        lines_wrong = set(check.errors)
         for e in from_validation("card", exc).errors:
             name = e.field.split(".")[0].split("[")[0] or "id"
-            check.add(name if name in FIELDS else "id", f"{HELP.get(name, '')} ({e.expected})".strip())
+            name = name if name in FIELDS else "id"
+            if name not in lines_wrong:  # a field whose lines were already explained needs no second message
+                check.add(name, f"{HELP.get(name, '')} ({e.expected})".strip())
+        for i, pre in enumerate(data["prerequisites"], 1):
+            if pre not in kb.by_id:
+                check.add("prerequisites", f"{pre!r} (number {i}) is not the id of an existing card")
         return check
     if check.errors:
         return check

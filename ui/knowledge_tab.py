@@ -46,7 +46,10 @@ def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8)
         mode=mode if mode in {"hybrid", "bm25", "dense"} else "hybrid",
         domains=wanted,
     )
-    rows = [[i, h.card.title, domain_label(h.card.domain), round(float(h.score), 3)] for i, h in enumerate(hits, 1)]
+    rows = [
+        [i, h.card.title, domain_label(h.card.domain), round(float(h.score), 3), h.card.id]
+        for i, h in enumerate(hits, 1)
+    ]
     picker = gr.update(
         choices=[(f"{h.card.title} [{h.card.id}]", h.card.id) for h in hits], value=hits[0].card.id if hits else None
     )
