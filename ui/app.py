@@ -24,7 +24,8 @@ QUEUE_MAX_SIZE = 64
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 CSS = """
-.field-error { color: #b42318; font-size: 0.9em; margin-top: -6px; }
+.field-error, .field-error * { color: #b42318 !important; font-weight: 600; }
+.field-error { font-size: 0.92em; padding: 2px 12px 6px 12px; }
 .field-error p { margin: 0; }
 .chips button { white-space: normal; }
 #app-header h2 { margin: 0 0 2px 0; }

@@ -12,7 +12,7 @@ import gradio as gr
 
 from coach.models import MENTOR_DOMAINS, Pair, Plan
 from ui import access
-from ui.common import domain_label, engine_info, provider, retriever, settings
+from ui.common import PACKAGE_EXAMPLE, domain_label, engine_info, provider, retriever, settings
 from ui.files import slug, write_export
 from ui.forms import CADENCES, SLOTS, FormResult, form_data, next_monday, pair_to_form, validate
 from ui.render import plan_overview, plan_sessions
@@ -196,6 +196,11 @@ def compose_instruction(which: str | None, change: str) -> str:
     return f"make session {number} {change}"
 
 
+def fill_example() -> tuple[Any, ...]:
+    """The form filled from the shipped example pair (examples/pair.yaml), to try the app at once."""
+    return load_upload(str(PACKAGE_EXAMPLE))
+
+
 def revise_plan(
     plan_json: dict[str, Any] | None, pair_json: dict[str, Any] | None, which: str, change: str
 ) -> tuple[Any, ...]:
@@ -250,26 +255,28 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
     with gr.Row():
         with gr.Column(scale=1, min_width=320), gr.Group():
             gr.Markdown("**The junior mentor** (teaches digital skills)", padding=True)
-            mentor_name = gr.Textbox(label="Name", placeholder="Priya Shah", elem_id="mentor-name")
+            mentor_name = gr.Textbox(label="Name", placeholder="e.g. Priya Shah", elem_id="mentor-name")
             err("mentor_name")
-            mentor_role = gr.Textbox(label="Job title", placeholder="Data Analyst", elem_id="mentor-role")
+            mentor_role = gr.Textbox(label="Job title", placeholder="e.g. Data Analyst", elem_id="mentor-role")
             err("mentor_role")
             strengths = gr.Textbox(
                 label="What they are good at (one per line, optional)",
-                placeholder="prompting chat assistants\nPower BI dashboards",
+                placeholder="e.g. prompting chat assistants\nPower BI dashboards",
                 lines=2,
                 elem_id="strengths",
             )
             err("strengths")
         with gr.Column(scale=1, min_width=320), gr.Group():
             gr.Markdown("**The senior leader** (learns, and shares strategy and leadership back)", padding=True)
-            mentee_name = gr.Textbox(label="Name", placeholder="Robert Klein", elem_id="mentee-name")
+            mentee_name = gr.Textbox(label="Name", placeholder="e.g. Robert Klein", elem_id="mentee-name")
             err("mentee_name")
-            mentee_role = gr.Textbox(label="Job title", placeholder="Chief Financial Officer", elem_id="mentee-role")
+            mentee_role = gr.Textbox(
+                label="Job title", placeholder="e.g. Chief Financial Officer", elem_id="mentee-role"
+            )
             err("mentee_role")
             goals = gr.Textbox(
                 label="What they want to learn (one goal per line)",
-                placeholder="use generative AI to draft board reports safely\nunderstand how Gen Z customers choose brands",
+                placeholder="e.g. use generative AI to draft board reports safely\nunderstand how Gen Z customers choose brands",
                 lines=3,
                 elem_id="goals",
             )
@@ -311,8 +318,9 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
             upload_msg = gr.Markdown("", elem_id="upload-msg")
             gr.Markdown(f"Plans are written by: **{escape(engine_info().label)}**")
     with gr.Row():
-        generate_btn = gr.Button("Generate plan", variant="primary", elem_id="generate")
-        regenerate_btn = gr.Button("Regenerate", variant="secondary")
+        example_btn = gr.Button("Fill in the example pair", variant="secondary", scale=1, elem_id="fill-example")
+        generate_btn = gr.Button("Generate plan", variant="primary", scale=2, elem_id="generate")
+        regenerate_btn = gr.Button("Regenerate", variant="secondary", scale=1)
     summary = gr.Markdown("", elem_id="plan-summary")
     overview = gr.Markdown("", elem_id="plan-overview")
     with gr.Row():
@@ -325,7 +333,7 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         gr.Markdown("**Change the plan**  \n" + REVISE_HELP, padding=True)
         with gr.Row():
             which = gr.Dropdown(["The whole plan"], value="The whole plan", label="What to change", scale=1)
-            change = gr.Textbox(label="The change, in words", placeholder="make it about Teams", scale=3)
+            change = gr.Textbox(label="The change, in words", placeholder="e.g. make it about Teams", scale=3)
         with gr.Row():
             revise_btn = gr.Button("Revise", variant="secondary")
             save_btn = gr.Button("Save to program", variant="secondary")
@@ -346,8 +354,8 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
     ]
     downloads = [dl_md, dl_json, dl_ics, dl_docx]
     outputs = [
-        *[error_boxes[s] for s in SLOTS],
         summary,
+        *[error_boxes[s] for s in SLOTS],
         plan_state,
         pair_state,
         overview,
@@ -358,6 +366,7 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
     generate_btn.click(generate, form, outputs, api_name="generate_plan", scroll_to_output=True)
     regenerate_btn.click(generate, form, outputs, api_visibility="private")
     upload.upload(load_upload, upload, [upload_msg, *form], api_name="load_pair_file")
+    example_btn.click(fill_example, None, [upload_msg, *form], api_visibility="private")
     revise_btn.click(
         revise_plan,
         [plan_state, pair_state, which, change],

@@ -72,6 +72,16 @@ def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> 
     shot(page, "tab-coach")
 
     page.get_by_role("tab", name="Plan").click()
+    # A first try with mistakes: each problem appears next to its own field, in plain words.
+    fill(page, "start", "12/01/2026")
+    page.locator("#generate").click()
+    page.locator("#plan-summary").get_by_text("Please fix").wait_for()
+    assert "2026-01-12" in page.locator("#err-start").inner_text()
+    assert "senior leader's name" in page.locator("#err-mentee_name").inner_text()
+    assert "at least one goal" in page.locator("#err-goals").inner_text()
+    assert not page.locator("#err-sessions").is_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "tab-plan-errors")
     fill(page, "mentor-name", "Priya Shah")
     fill(page, "mentor-role", "Data Analyst")
     fill(page, "mentee-name", "Robert Klein")
@@ -82,6 +92,7 @@ def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> 
     shot(page, "tab-plan-form")
     page.locator("#generate").click()
     page.locator("#plan-sessions").get_by_text("Session 1:").first.wait_for()
+    assert not page.locator("#err-start").is_visible()
     assert page.locator("#plan-overview").get_by_text("Robert Klein").count() > 0
     page.locator("#plan-sessions").get_by_text("Session 1:").first.scroll_into_view_if_needed()
     shot(page, "tab-plan-result")

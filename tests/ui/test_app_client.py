@@ -140,6 +140,17 @@ def test_form_gives_a_valid_plan_and_parseable_downloads(open_app, client_for) -
     assert sum(h.startswith("Session ") for h in headings) == 6
 
 
+def test_plan_outputs_are_wired_to_the_components_they_fill(open_app) -> None:
+    import httpx
+
+    config = httpx.get(open_app.url + "config", timeout=10).json()
+    ids = {c["id"]: c["props"].get("elem_id") for c in config["components"]}
+    dep = next(d for d in config["dependencies"] if d.get("api_name") == "generate_plan")
+    named = [ids[o] for o in dep["outputs"] if ids[o]]
+    assert named[: 1 + N_ERR] == ["plan-summary", *[f"err-{s}" for s in SLOTS]]
+    assert named[1 + N_ERR : 3 + N_ERR] == ["plan-overview", "plan-sessions"]
+
+
 def test_bad_form_shows_plain_words_next_to_the_fields(open_app, client_for) -> None:
     client = client_for(open_app)
     bad = {**FORM, "mentee_name": "", "goals": "   ", "start": "12/01/2026", "minutes": 500}

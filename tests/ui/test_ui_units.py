@@ -168,3 +168,13 @@ def test_cli_refuses_an_open_bind_without_a_password(monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(cli, ["ui", "--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code == 2
     assert "COACH_ADMIN_PASSWORD" in result.output
+
+
+def test_example_pair_fills_every_form_field() -> None:
+    from ui.plan_tab import fill_example
+
+    msg, *values = fill_example()
+    assert "Form filled" in msg and "need fixing" not in msg
+    assert values[:2] == ["Priya Shah", "Data Analyst"]
+    assert values[5].splitlines()[0] == "use generative AI to draft board reports safely"
+    assert values[-1] == "2026-01-12"
