@@ -127,7 +127,12 @@ def eval_cmd(
 
     data = run.as_json()
     comparison = compare(data, base_run, baseline) if base_run is not None and baseline is not None else None
-    other_data = other.as_json() if other is not None else None
+    other_data = None
+    if other is not None:
+        from coach.evaluate import restrict
+
+        # Side by side on the same cases: a model engine may not be asked some (output cap).
+        other_data = restrict(other.as_json(), {c["id"] for c in data["cases"]})
     if fmt == "json":
         payload: dict[str, Any] = dict(data)
         if comparison is not None:
@@ -329,7 +334,7 @@ def _table_text(data: dict[str, Any], comparison: Comparison | None, other: dict
     table.add_column("evaluator")
     table.add_column(f"{data['engine']}", justify="right")
     if other is not None:
-        table.add_column(f"{other['engine']} ({other['model']})", justify="right")
+        table.add_column(f"{other['engine']} ({other['model']}), same cases", justify="right")
     table.add_column("threshold", justify="right")
     table.add_column("result")
     table.add_column("failing", justify="right")
@@ -362,7 +367,10 @@ def _table_text(data: dict[str, Any], comparison: Comparison | None, other: dict
     verdict = "PASSED" if data["passed"] else "FAILED (an evaluator is below its threshold)"
     console.print(f"{data['engine']}: {verdict}")
     if other is not None:
-        console.print(f"{other['engine']} ({other['model']}): {'PASSED' if other['passed'] else 'FAILED'}")
+        console.print(
+            f"{other['engine']} ({other['model']}) on the same {other.get('same_cases', len(other['cases']))} cases: "
+            f"{'PASSED' if other['passed'] else 'FAILED'} (run {other['run_id']})"
+        )
     failing = [(c["id"], k, s) for c in data["cases"] for k, s in c["scores"].items() if not s["passed"]]
     if failing:
         ft = Table(title=f"failing cases ({data['engine']})", title_justify="left")

@@ -1457,7 +1457,7 @@ def run_suite(
         cases_dir: folder of case YAML files.
         thresholds_path: minimum score per evaluator.
         progress: called as (done, total, case id) after each case.
-        concurrency: bound on concurrent model calls (default COACH_CONCURRENCY); offline runs in order.
+        concurrency: bound on concurrent model calls (default COACH_CONCURRENCY); offline and local run in order.
         max_attempts: model attempts per plan (default: the chain's, first answer plus two repairs).
         retriever: an already open retriever (default: opened from the settings).
         provider: an already open model provider (default: opened for `engine`).
@@ -1482,17 +1482,16 @@ def run_suite(
                 progress(i + 1, len(cases), case.id)
         model_name = "cards"
     else:
+        # llama.cpp's server answers one request at a time and interrupts the running one when
+        # another arrives, so the local engine runs its cases one after another.
+        workers = 1 if spec.engine == "local" else (concurrency or settings.concurrency)
         if provider is not None:
-            produced = _produce_concurrently(
-                cases, retriever, provider, concurrency or settings.concurrency, progress, max_attempts
-            )
+            produced = _produce_concurrently(cases, retriever, provider, workers, progress, max_attempts)
             model_name = provider.model
         else:
             with open_provider(settings, engine) as opened:
                 assert opened is not None
-                produced = _produce_concurrently(
-                    cases, retriever, opened, concurrency or settings.concurrency, progress, max_attempts
-                )
+                produced = _produce_concurrently(cases, retriever, opened, workers, progress, max_attempts)
                 model_name = opened.model
     judge_ctx = _judge(settings)
     with judge_ctx as judge:
@@ -1545,6 +1544,31 @@ def _produce_concurrently(
             if progress:
                 progress(done, len(cases), cases[i].id)
     return [p for p in out if p is not None]
+
+
+def restrict(run: dict[str, Any], case_ids: set[str]) -> dict[str, Any]:
+    """A run's JSON limited to some cases, its evaluator means recomputed (to compare engines on the same cases)."""
+    cases = [c for c in run["cases"] if c["id"] in case_ids]
+    evaluators: dict[str, Any] = {}
+    for name, ev in run["evaluators"].items():
+        scores = [c["scores"][name] for c in cases if name in c["scores"]]
+        if not scores:
+            continue
+        mean = sum(float(s["score"]) for s in scores) / len(scores)
+        evaluators[name] = {
+            **ev,
+            "mean": round(mean, 4),
+            "passed": mean >= ev["threshold"] - 1e-9,
+            "failing_cases": sum(1 for s in scores if not s["passed"]),
+            "cases": len(scores),
+        }
+    return {
+        **run,
+        "cases": cases,
+        "evaluators": evaluators,
+        "passed": all(e["passed"] for e in evaluators.values()),
+        "same_cases": len(cases),
+    }
 
 
 # --------------------------------------------------------------------------- baseline comparison

@@ -22,8 +22,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "evals" / "cases"
-#: Small enough for SmolLM2's output cap, and all pass offline.
-SMALL = ["board-chair-copilot", "chat-explain-hallucinations", "chat-passkeys"]
+#: Plans small enough for SmolLM2's output cap (1 and 2 sessions), and two questions the model answers.
+SMALL = ["one-session-15min", "two-sessions-slack", "chat-explain-hallucinations", "chat-passkeys"]
 
 
 def test_smollm2_scores_clearly_below_the_offline_planner(indexed_home: Path, tmp_path: Path) -> None:
@@ -55,12 +55,11 @@ def test_smollm2_scores_clearly_below_the_offline_planner(indexed_home: Path, tm
     local, offline = data, data["compare"]
     assert (local["engine"], local["model"]) == ("local", "SmolLM2-135M-Instruct")
     assert (offline["engine"], offline["model"]) == ("offline", "cards")
-    assert offline["passed"] is True
+    assert offline["same_cases"] == len(local["cases"]) == len(SMALL)
+    assert local["skipped"] == []
     # Scored on what the model wrote: never the offline draft the chain falls back to.
     for case in local["cases"]:
-        assert case["source"] in {"model", "no plan", "offline"}, case
-        if case["kind"] == "plan":
-            assert case["source"] in {"model", "no plan"}
+        assert case["source"] in {"model", "no plan"}, case
     local_means = {k: v["mean"] for k, v in local["evaluators"].items()}
     offline_means = {k: v["mean"] for k, v in offline["evaluators"].items()}
     common = sorted(set(local_means) & set(offline_means))

@@ -192,3 +192,30 @@ def test_the_judge_runs_only_when_configured(tmp_path: Path, monkeypatch, retrie
         judged = run_suite(load_settings(), "offline", folder, retriever=retriever)
     assert judged.means()["judge"] == pytest.approx(10 / 12)
     assert judged.thresholds["judge"] == 0.6 and judged.passed
+
+
+def test_engines_are_compared_on_the_same_cases() -> None:
+    from coach.evaluate import restrict
+
+    def case(cid: str, score: float) -> dict[str, Any]:
+        return {"id": cid, "scores": {"structure": {"score": score, "passed": score >= 1.0, "reason": "r"}}}
+
+    run = {
+        "engine": "offline",
+        "run_id": 2,
+        "cases": [case("a", 1.0), case("b", 0.5), case("c", 1.0)],
+        "evaluators": {
+            "structure": {"mean": 0.8333, "threshold": 1.0, "passed": False, "failing_cases": 1, "cases": 3}
+        },
+        "passed": False,
+    }
+    view = restrict(run, {"a", "c", "z"})
+    assert [c["id"] for c in view["cases"]] == ["a", "c"] and view["same_cases"] == 2
+    assert view["evaluators"]["structure"] == {
+        "mean": 1.0,
+        "threshold": 1.0,
+        "passed": True,
+        "failing_cases": 0,
+        "cases": 2,
+    }
+    assert view["passed"] is True and run["passed"] is False  # the original is untouched
