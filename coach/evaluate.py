@@ -1372,9 +1372,12 @@ def model_answer(case: ChatCase, retriever: Retriever, provider: Provider) -> tu
 
     system, user = chat_prompt(case.question, ctx, draft, provider.compact)
     try:
-        return "".join(stream_chat(provider, system, user)), "model", None
+        text = "".join(stream_chat(provider, system, user))
     except ModelFailure as exc:
         return "", "no plan", f"the model did not answer: {exc}"
+    if not text.strip():
+        return "", "no plan", "the model's answer was empty"
+    return text, "model", None
 
 
 def produce(case: Case, retriever: Retriever, provider: Provider | None, max_attempts: int | None = None) -> Produced:
