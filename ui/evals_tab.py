@@ -76,13 +76,13 @@ def scores_chart(run: dict[str, Any]) -> Any:
         x=names,
         y=[ev[n]["threshold"] for n in names],
         mode="markers",
-        marker={"symbol": "line-ew-open", "size": 28, "color": "#222"},
+        marker={"symbol": "line-ew-open", "size": 34, "color": "#111", "line": {"width": 3, "color": "#111"}},
         name="threshold",
     )
     fig.update_layout(
         yaxis={"range": [0, 1.05]},
         height=300,
-        margin={"l": 40, "r": 10, "t": 10, "b": 60},
+        margin={"l": 40, "r": 10, "t": 40, "b": 60},
         legend={"orientation": "h", "y": -0.35},
     )
     return fig
@@ -105,7 +105,7 @@ def trend_chart(full_runs: list[dict[str, Any]]) -> Any:
         yaxis={"range": [0, 1.05]},
         xaxis_title="run",
         height=300,
-        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
     )
     return fig
 
