@@ -178,6 +178,7 @@ def build(plan_state: gr.State) -> dict[str, Any]:
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Coach",
+                show_label=False,
                 height=330,
                 sanitize_html=True,
                 allow_tags=False,

@@ -179,9 +179,9 @@ def build(session: gr.State) -> dict[str, Any]:
             results = gr.Dataframe(
                 headers=RESULT_HEADERS,
                 datatype=["number", "str", "str", "number", "str"],
-                column_widths=["6%", "40%", "24%", "10%", "20%"],
+                column_widths=["6%", "46%", "28%", "10%", "10%"],
                 interactive=False,
-                wrap=True,
+                wrap=False,
                 max_height=240,
                 label="Results",
                 elem_id="kb-results",
