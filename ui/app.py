@@ -106,12 +106,16 @@ def build_demo() -> gr.Blocks:
             card_id = request.query_params.get("card") if request is not None else None
             tab: Any = gr.update()
             view: Any = gr.update()
+            pick: Any = gr.update()
             if card_id:
                 view = knowledge_tab.view(card_id)
                 tab = gr.update(selected="knowledge")
+                if knowledge_tab.known(card_id):
+                    pick = gr.update(value=card_id)  # so "Edit this card" edits the card the link opened
             return [
                 tab,
                 view,
+                pick,
                 gr.update(choices=coach_tab.pair_choices()),
                 *admin_state(s),
                 *program["load"](s),
@@ -121,7 +125,15 @@ def build_demo() -> gr.Blocks:
         demo.load(
             on_load,
             session,
-            [tabs, kb["card_view"], coach["pair"], *admin_outputs, *program["outputs"], *evals["outputs"]],
+            [
+                tabs,
+                kb["card_view"],
+                kb["picker"],
+                coach["pair"],
+                *admin_outputs,
+                *program["outputs"],
+                *evals["outputs"],
+            ],
             api_visibility="private",
         )
     return demo

@@ -68,6 +68,11 @@ def cards_in(domain: str | None) -> Any:
     return gr.update(choices=[(f"{c.title} [{c.id}]", c.id) for c in cards], value=cards[0].id if cards else None)
 
 
+def known(card_id: str) -> bool:
+    """Whether a card id is in the knowledge base."""
+    return retriever().kb.get(card_id) is not None
+
+
 def view(card_id: str | None) -> str:
     """One card in full."""
     if not card_id:

@@ -161,6 +161,11 @@ def test_card_markup_stays_inert_in_the_browser(open_app, page) -> None:
     assert page.dialogs == []  # type: ignore[attr-defined]
     hrefs = card.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href') || '')")
     assert not any(h.lower().startswith("javascript:") for h in hrefs)
+    # The card a link opened is the one "Edit this card" loads.
+    page.locator("#kb-edit").get_by_text("Add or edit a card (admins)").click()
+    page.get_by_role("button", name="Edit this card").click()
+    page.locator("#kb-edit").get_by_text("Editing").first.wait_for()
+    assert "xss-test-card" in page.locator("#kb-edit input, #kb-edit textarea").first.input_value()
 
 
 def test_admin_tabs_ask_for_the_password_and_open_after_login(locked_app, page) -> None:
