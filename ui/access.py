@@ -19,8 +19,8 @@ from ui.common import settings
 
 #: One line above the tabs when no admin password is set.
 OPEN_BANNER = (
-    "⚠ **Admin views are open**: no COACH_ADMIN_PASSWORD is set, so the Program and Evals tabs and card editing "
-    "are open to anyone on this computer (the app accepts connections from this computer only)."
+    "⚠ **Admin views are open** (no COACH_ADMIN_PASSWORD): anyone on this computer can use Program, Evals "
+    "and card editing; other computers cannot connect."
 )
 #: After this many wrong passwords in a row, each further try waits (slows down guessing).
 FREE_TRIES = 3
