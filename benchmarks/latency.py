@@ -89,7 +89,9 @@ def main() -> None:
         start = time.perf_counter()
         retriever.search(q, k=5)
         times.append(time.perf_counter() - start)
-    print(f"warm search ({len(queries)} distinct queries, k=5): p50 {pct(times, 50):.1f} ms, p95 {pct(times, 95):.1f} ms")
+    print(
+        f"warm search ({len(queries)} distinct queries, k=5): p50 {pct(times, 50):.1f} ms, p95 {pct(times, 95):.1f} ms"
+    )
 
     pairs = [load_pair(p) for p in sorted((ROOT / "examples").glob("*.yaml"))]
     for p in pairs:
@@ -99,7 +101,9 @@ def main() -> None:
         start = time.perf_counter()
         build_plan(pairs[i % len(pairs)], retriever)
         times.append(time.perf_counter() - start)
-    print(f"warm plan ({args.plans} plans over {len(pairs)} example pairs): p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms")
+    print(
+        f"warm plan ({args.plans} plans over {len(pairs)} example pairs): p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms"
+    )
 
     if args.synthetic:
         from cardgen import write_cards

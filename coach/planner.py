@@ -320,8 +320,8 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
         for card in topics:
             for p in card.discussion_prompts[:3] if card.id not in repeat else card.discussion_prompts[3:]:
                 prompts.add(plist, fill(p.text, pair), p.asked_by)
-        for g in goals:
-            goal = pair.mentee.goals[g]
+        for gi in goals:
+            goal = pair.mentee.goals[gi]
             titles = " and ".join(c.title.lower() for c in topics)
             prompts.add(plist, f"{mentee}, how could {titles} help you {goal.rstrip('.').lower()}?", "mentor")
         for p in senior.discussion_prompts[occurrence % 2 :][:2]:

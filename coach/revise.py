@@ -471,7 +471,7 @@ class _Editor:
         mentor_topics = [PlanTopic(id=c.id, title=c.title, domain=c.domain) for c in cards]
         s.topics = [*program, *mentor_topics, *senior, *closing]
         s.citations = [
-            Citation(topic_id=t.id, source=card.source) for t in s.topics if (card := self.kb.get(t.id)) is not None
+            Citation(topic_id=t.id, source=found.source) for t in s.topics if (found := self.kb.get(t.id)) is not None
         ]
         before = set(s.goals)
         s.goals = self.goals_served(cards)
