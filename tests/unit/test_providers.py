@@ -54,7 +54,7 @@ def test_engines_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (spec.engine, spec.model, spec.base_url) == ("openai", "gpt-4o-mini", "http://127.0.0.1:9/v1")
     local = parse_model("local", settings)
     assert (local.engine, local.model) == ("local", LOCAL_MODEL_NAME)
-    assert structured_method(local) == "function_calling"  # llama.cpp answers 500 to json_schema
+    assert structured_method(local) == "json_mode"  # llama.cpp answers 500 to json_schema
     assert structured_method(spec) == "json_schema"
 
 
