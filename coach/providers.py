@@ -131,7 +131,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         import signal
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        # SIGKILL, not SIGTERM: uvicorn would finish the request under way first, which can take minutes.
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:
         pass
 
