@@ -30,6 +30,8 @@ LEVEL_RANK = {"intro": 0, "intermediate": 1, "advanced": 2}
 MINUTES_PER_TOPIC = 40
 #: A card counts as serving a goal when its score is at least this share of the goal's best card.
 GOAL_MATCH_SHARE = 0.6
+#: A goal's depth topics come from its this-many most relevant cards first.
+RELEVANT_DEPTH = 5
 
 
 def fill(text: str, pair: Pair) -> str:
@@ -89,7 +91,10 @@ def select_topics(pair: Pair, retriever: Retriever, slots: int) -> Selection:
         scored = [
             (h.score * comfort_weight(pair, h.card.domain) * strength_boost.get(h.card.id, 1.0), h.card) for h in hits
         ]
-        scored.sort(key=lambda sc: (-sc[0], sc[1].id))
+        # Weights reorder the goal's most relevant cards; they never pull an unrelated card ahead of them
+        # (a strength, even a hostile one, must not steer a goal away from its topic).
+        top = {h.card.id for h in hits[:RELEVANT_DEPTH]}
+        scored.sort(key=lambda sc: (sc[1].id not in top, -sc[0], sc[1].id))
         ranked.append(scored)
 
     sel = Selection()
@@ -228,10 +233,25 @@ def pick_senior_cards(pair: Pair, retriever: Retriever, sessions: list[list[Card
 
 
 def senior_activity(card: Card, occurrence: int) -> tuple[str, float]:
-    """The segment the senior leads from a senior-domain card (rotating if the card repeats)."""
+    """The segment the senior leads from a senior-domain card; a card used again moves on, never repeats.
+
+    Its activities led by the senior come first; a long program that returns to the card builds the
+    segment around one of its key concepts instead.
+    """
     acts = [a for a in card.activities if a.lead == "mentee"] or card.activities
-    act = acts[occurrence % len(acts)]
-    return f"{act.title}: {act.description}", float(act.minutes)
+    if occurrence < len(acts):
+        act = acts[occurrence]
+        return f"{act.title}: {act.description}", float(act.minutes)
+    concept = card.key_concepts[(occurrence - len(acts)) % len(card.key_concepts)]
+    return f"{concept.term}, told through a decision from their own career. {concept.meaning}", float(acts[0].minutes)
+
+
+#: Prompts that tie a session to each goal it serves; a session serving several goals varies the wording.
+GOAL_PROMPTS: tuple[tuple[str, Lead], ...] = (
+    ("{mentee}, how could {titles} help you {goal}?", "mentor"),
+    ("{mentee}, what first small step towards this goal could you take before we meet again: {goal}?", "mentor"),
+    ("{mentor}, where have you seen someone do this well: {goal}?", "mentee"),
+)
 
 
 def build_plan(pair: Pair, retriever: Retriever) -> Plan:
@@ -290,7 +310,7 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
                 label = f"{card.title} - {act.title}: {act.description}"
                 blocks.append(Block(label, act.lead, act.minutes, j == 0, 1 + j, topic=True))
         text, weight = senior_activity(senior, occurrence)
-        blocks.append(Block(f"{mentee} leads ({senior.title}): {text}", "mentee", weight, True))
+        blocks.append(Block(f"{mentee} leads as {pair.mentee.role} ({senior.title}): {text}", "mentee", weight, True))
         if last:
             c = closing.activities[0]
             blocks.append(Block(f"Review of progress and next steps: {c.description}", "both", c.minutes, True))
@@ -320,10 +340,11 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
         for card in topics:
             for p in card.discussion_prompts[:3] if card.id not in repeat else card.discussion_prompts[3:]:
                 prompts.add(plist, fill(p.text, pair), p.asked_by)
-        for gi in goals:
-            goal = pair.mentee.goals[gi]
-            titles = " and ".join(c.title.lower() for c in topics)
-            prompts.add(plist, f"{mentee}, how could {titles} help you {goal.rstrip('.').lower()}?", "mentor")
+        titles = " and ".join(c.title.lower() for c in topics)
+        for j, gi in enumerate(goals):
+            template, asked_by = GOAL_PROMPTS[j % len(GOAL_PROMPTS)]
+            goal = pair.mentee.goals[gi].rstrip(".").lower()
+            prompts.add(plist, template.format(mentee=mentee, mentor=mentor, titles=titles, goal=goal), asked_by)
         for p in senior.discussion_prompts[occurrence % 2 :][:2]:
             prompts.add(plist, fill(p.text, pair), p.asked_by)
         if not any(p.asked_by in {"mentee", "both"} for p in plist):

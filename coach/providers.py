@@ -309,7 +309,9 @@ class Provider:
             api_key=SecretStr(self.spec.api_key or "not-needed"),
             base_url=self.base_url,
             timeout=self.settings.timeout,
-            max_retries=self.settings.max_retries,
+            # Our own loopback llama.cpp server has no rate limit, and a generation that timed out once
+            # will time out again: retrying it only multiplies the wait. Hosted servers get retries.
+            max_retries=0 if self.spec.engine == "local" else self.settings.max_retries,
             max_tokens=cap,
             streaming=streaming,
             stream_usage=True,

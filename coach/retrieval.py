@@ -41,6 +41,9 @@ class Hit:
 
     card: Card
     score: float
+    #: Cosine similarity of the card's best passage to the query (an absolute measure, unlike the fused
+    #: score); None when dense retrieval did not rank the card.
+    similarity: float | None = None
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
@@ -151,26 +154,27 @@ class Retriever:
             return results
         dense = self._dense_rankings(queries, depth, domains)
         if mode == "dense":
-            return [self._hits(r[:k]) for r in dense]
+            return [self._hits(r[:k], dict(r)) for r in dense]
         sparse = self._bm25_rankings(queries, depth, domains)
         for d, s in zip(dense, sparse, strict=True):
             fused = rrf([[cid for cid, _ in d], [cid for cid, _ in s]])
             # Ties (rare) fall back to dense similarity, then id, so the order is deterministic.
             sim = dict(d)
             ranked = sorted(fused.items(), key=lambda kv: (-kv[1], -sim.get(kv[0], -1.0), kv[0]))
-            results.append(self._hits(ranked[:k]))
+            results.append(self._hits(ranked[:k], sim))
         return results
 
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid", domains: set[str] | None = None) -> list[Hit]:
         """The best `k` cards for one query."""
         return self.search_many([query], k=k, mode=mode, domains=domains)[0]
 
-    def _hits(self, ranking: Sequence[tuple[str, float]]) -> list[Hit]:
+    def _hits(self, ranking: Sequence[tuple[str, float]], similarity: dict[str, float] | None = None) -> list[Hit]:
         hits = []
         for cid, score in ranking:
             card = self.kb.get(cid)
             if card is not None:
-                hits.append(Hit(card, round(score, 6)))
+                sim = similarity.get(cid) if similarity is not None else None
+                hits.append(Hit(card, round(score, 6), None if sim is None else round(sim, 6)))
         return hits
 
 

@@ -58,6 +58,15 @@ def test_engines_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     assert structured_method(spec) == "json_schema"
 
 
+def test_local_engine_does_not_retry_its_own_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    settings = load_settings()
+    local = make_provider(parse_model("local", settings), settings, base_url="http://127.0.0.1:9/v1")
+    hosted = make_provider(parse_model("openai:gpt-4o-mini", settings), settings)
+    assert local.chat_model().max_retries == 0
+    assert hosted.chat_model().max_retries == settings.max_retries > 0
+
+
 @pytest.mark.parametrize("bad", ["gpt-4o", "openai:", "openai", "anthropic:claude", "local:/no/such/model.gguf"])
 def test_bad_model_names_are_input_errors(bad: str) -> None:
     with pytest.raises(InputError) as err:
