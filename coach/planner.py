@@ -86,6 +86,7 @@ def select_topics(pair: Pair, retriever: Retriever, slots: int) -> Selection:
     # Relevance alone decides which cards cover a goal; comfort and strengths then weight the extra depth.
     relevant: list[list[tuple[float, Card]]] = []
     ranked: list[list[tuple[float, Card]]] = []
+    tops: list[set[str]] = []
     for hits in retriever.search_many(pair.mentee.goals, k=k, domains=domains):
         relevant.append([(h.score, h.card) for h in hits])
         scored = [
@@ -96,6 +97,7 @@ def select_topics(pair: Pair, retriever: Retriever, slots: int) -> Selection:
         top = {h.card.id for h in hits[:RELEVANT_DEPTH]}
         scored.sort(key=lambda sc: (sc[1].id not in top, -sc[0], sc[1].id))
         ranked.append(scored)
+        tops.append(top)
 
     sel = Selection()
     chosen: set[str] = set()
@@ -117,23 +119,30 @@ def select_topics(pair: Pair, retriever: Retriever, slots: int) -> Selection:
     for scored in relevant:
         if scored:
             take(scored[0][1])
-    # Further rounds: depth per goal in turn, bringing in prerequisites first.
-    cursor = [1] * len(ranked)
-    while len(sel.cards) < slots and any(c < len(s) for c, s in zip(cursor, ranked, strict=True)):
-        for gi, scored in enumerate(ranked):
-            if len(sel.cards) >= slots:
-                break
-            while cursor[gi] < len(scored) and scored[cursor[gi]][1].id in chosen:
-                cursor[gi] += 1
-            if cursor[gi] >= len(scored):
-                continue
-            card = scored[cursor[gi]][1]
+    # Further rounds: each goal offers its next card (its most relevant ones first); the highest
+    # weighted offer wins, so low comfort and the mentor's strengths decide where the depth goes.
+    cursor = [0] * len(ranked)
+
+    def offer(gi: int) -> tuple[bool, float, Card] | None:
+        scored = ranked[gi]
+        while cursor[gi] < len(scored) and scored[cursor[gi]][1].id in chosen:
             cursor[gi] += 1
-            for pre in card.prerequisites:
-                pre_card = kb.get(pre)
-                if pre_card and pre_card.domain in domains and len(sel.cards) < slots - 1:
-                    take(pre_card)
-            take(card)
+        if cursor[gi] >= len(scored):
+            return None
+        score, card = scored[cursor[gi]]
+        return card.id in tops[gi], score, card
+
+    while len(sel.cards) < slots:
+        offers = [(gi, o) for gi in range(len(ranked)) if (o := offer(gi)) is not None]
+        if not offers:
+            break
+        gi, (_, _, card) = min(offers, key=lambda go: (not go[1][0], -go[1][1], go[0]))
+        cursor[gi] += 1
+        for pre in card.prerequisites:
+            pre_card = kb.get(pre)
+            if pre_card and pre_card.domain in domains and len(sel.cards) < slots - 1:
+                take(pre_card)
+        take(card)
     return sel
 
 
