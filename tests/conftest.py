@@ -102,3 +102,22 @@ def writable_index_home(shared_index_home: Path, tmp_path: Path, monkeypatch: py
     shutil.copytree(shared_index_home, home)
     monkeypatch.setenv("COACH_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="module")
+def retriever(shared_index_home: Path):
+    """One retriever over the shared index per test module (building one per test is slow)."""
+    from coach.config import load_settings
+    from coach.retrieval import get_retriever
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COACH_HOME", str(shared_index_home))
+        return get_retriever(load_settings())
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """The example pair of examples/pair.yaml."""
+    from coach.pairs import load_pair
+
+    return load_pair(EXAMPLE_PAIR)

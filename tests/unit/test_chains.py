@@ -17,26 +17,10 @@ from coach.checks import check_plan
 from coach.cli import cli
 from coach.config import load_settings
 from coach.models import Pair, Plan
-from coach.pairs import load_pair
 from coach.planner import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pair.yaml"
-
-
-@pytest.fixture(scope="module")
-def retriever(shared_index_home: Path):
-    """One retriever over the shared index for the whole module (building one per test is slow)."""
-    from coach.retrieval import get_retriever
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COACH_HOME", str(shared_index_home))
-        return get_retriever(load_settings())
-
-
-@pytest.fixture(scope="module")
-def pair() -> Pair:
-    return load_pair(EXAMPLE)
 
 
 @pytest.fixture(scope="module")

@@ -14,27 +14,11 @@ from coach.chat import Answer, ChatContext, ChatTurn, ask, classify, lesson_minu
 from coach.cli import cli
 from coach.config import load_settings
 from coach.models import MENTOR_DOMAINS, SENIOR_DOMAINS, Pair, Plan
-from coach.pairs import load_pair
 from coach.planner import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pair.yaml"
 CITE = re.compile(r"\[([a-z0-9]+(?:-[a-z0-9]+)+)\]")
-
-
-@pytest.fixture(scope="module")
-def retriever(shared_index_home: Path):
-    """One retriever over the shared index for the whole module (building one per test is slow)."""
-    from coach.retrieval import get_retriever
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COACH_HOME", str(shared_index_home))
-        return get_retriever(load_settings())
-
-
-@pytest.fixture(scope="module")
-def pair() -> Pair:
-    return load_pair(EXAMPLE)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from coach.config import load_settings
 from coach.evaluate import (
     BALANCE_BAND,
     PLAN_EVALUATORS,
@@ -34,27 +33,11 @@ from coach.evaluate import (
     system_prompts,
 )
 from coach.models import Citation, DiscussionPrompt, Pair, Plan
-from coach.pairs import load_pair
 from coach.planner import build_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pair.yaml"
 THRESHOLDS = dict.fromkeys([*PLAN_EVALUATORS, "chat"], 1.0)
-
-
-@pytest.fixture(scope="module")
-def retriever(shared_index_home: Path):
-    """One retriever over the shared index for the module."""
-    from coach.retrieval import get_retriever
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COACH_HOME", str(shared_index_home))
-        return get_retriever(load_settings())
-
-
-@pytest.fixture(scope="module")
-def pair() -> Pair:
-    return load_pair(EXAMPLE)
 
 
 @pytest.fixture(scope="module")
