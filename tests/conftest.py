@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_PAIR = ROOT / "examples" / "pair.yaml"
+# Helpers tests import live in support.py: tests/ui has a conftest.py of its own, and a module named
+# `conftest` imported from a test may be either file.
+from support import EXAMPLE_PAIR, ROOT, require  # noqa: F401 - re-exported for fixtures below
 
 _ENV_TO_CLEAR = [
     "COACH_MODEL",
@@ -46,15 +47,6 @@ def _loopback_only(self: socket.socket, address: object) -> object:
 
 
 socket.socket.connect = _loopback_only  # type: ignore[assignment]
-
-
-def require(what: str, available: bool) -> None:
-    """Skip when a tool is missing, but fail under `make test` (COACH_REQUIRE_ALL=1)."""
-    if available:
-        return
-    if os.environ.get("COACH_REQUIRE_ALL") == "1":
-        pytest.fail(f"{what} is required under make test but is not available")
-    pytest.skip(f"{what} is not available")
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require
+from support import require
 from test_local_smollm2 import llama_servers, local_available
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cardgen import write_cards
-from conftest import require
+from support import require
 
 from coach.config import load_settings
 from coach.index import build_index, current_generation

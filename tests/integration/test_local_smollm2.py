@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE_PAIR, require
+from support import EXAMPLE_PAIR, require
 
 from coach.checks import check_plan
 from coach.config import load_settings

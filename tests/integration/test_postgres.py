@@ -51,7 +51,7 @@ def _server_user() -> str | None:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A PostgreSQL cluster for this test session on 127.0.0.1 (trust auth, no fsync); yields its base URL."""
-    from conftest import require  # type: ignore[import-not-found]
+    from support import require
 
     if not INITDB:
         require("postgresql (apt-get install postgresql)", False)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import require  # noqa: F401 - the UI tests import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -123,12 +124,3 @@ def stop(app: RunningApp) -> None:
     except subprocess.TimeoutExpired:
         app.process.kill()
         app.process.wait(timeout=10)
-
-
-def require(what: str, available: bool) -> None:
-    """Skip when a tool is missing, but fail under `make test` (COACH_REQUIRE_ALL=1)."""
-    if available:
-        return
-    if os.environ.get("COACH_REQUIRE_ALL") == "1":
-        pytest.fail(f"{what} is required under make test but is not available")
-    pytest.skip(f"{what} is not available")
