@@ -31,7 +31,7 @@ LOCK = "index.lock"
 COLLECTION_PREFIX = "coach-cards"
 #: Cards embedded per batch (also how often progress is reported).
 BATCH = 64
-#: Chroma refuses very large single writes; stay well below its limit.
+#: Cards read per write round, and the most passage rows sent to Chroma in one call.
 WRITE_BATCH = 1000
 
 Progress = Callable[[int, int], None]
@@ -395,6 +395,8 @@ def build_index(
                 embedding_function=None,
                 metadata={"embed_model": model, "hnsw:space": "cosine"},
             )
+            # Chroma caps the rows of one write (several passages per card, so not the card count).
+            max_rows = min(WRITE_BATCH, int(client.get_max_batch_size()))
             embedded = 0
             done = 0
             for startat in range(0, total, WRITE_BATCH):
@@ -413,13 +415,16 @@ def build_index(
                     if progress:
                         progress(done + len(chunk) - len(todo) + b + len(part), total)
                 rows = [(c, i, v) for c in chunk for i, v in enumerate(vectors[c.id])]
-                col.add(
-                    ids=[f"{c.id}#{i}" for c, i, _ in rows],
-                    embeddings=[v for _, _, v in rows],
-                    metadatas=[
-                        {"card": c.id, "domain": c.domain, "level": c.level, "hash": hashes[c.id]} for c, _, _ in rows
-                    ],
-                )
+                for r in range(0, len(rows), max_rows):
+                    part_rows = rows[r : r + max_rows]
+                    col.add(
+                        ids=[f"{c.id}#{i}" for c, i, _ in part_rows],
+                        embeddings=[v for _, _, v in part_rows],
+                        metadatas=[
+                            {"card": c.id, "domain": c.domain, "level": c.level, "hash": hashes[c.id]}
+                            for c, _, _ in part_rows
+                        ],
+                    )
                 done += len(chunk)
                 if progress:
                     progress(done, total)

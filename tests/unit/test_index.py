@@ -227,3 +227,17 @@ def test_index_cli_adds_user_cards_incrementally(writable_index_home: Path, tmp_
     found = runner.invoke(cli, ["search", "Synthetic topic 1", "--kb", str(kb), "--k", "3", "--format", "json"])
     assert found.exit_code == 0, found.output
     assert "synthetic-card-00001" in [r["topic_id"] for r in json.loads(found.stdout)]
+
+
+def test_writes_are_split_below_the_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each card writes several passages: a write round of cards must still be sent in bounded row batches.
+    monkeypatch.setattr(index_mod, "WRITE_BATCH", 3)
+    kb = tmp_path / "kb"
+    write_cards(kb, 5)
+    settings = small_settings(kb)
+    report = build_index(settings)
+    gen = current_generation(settings)
+    assert gen is not None and report.cards == 5
+    collection = index_mod.open_collection(settings, gen)
+    assert collection.count() == gen.manifest["passages"] > 5 * 3
+    assert get_retriever(settings).search("Synthetic topic 4", k=1)[0].card.id == "synthetic-card-00004"
