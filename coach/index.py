@@ -377,7 +377,8 @@ def build_index(
         unchanged = [i for i in hashes if old_hashes.get(i) == hashes[i]]
         removed = [i for i in old_hashes if i not in hashes]
         total = len(kb.cards)
-        if previous is not None and not rebuild and is_fresh(previous, kb, model) and _usable(settings, previous):
+        fresh = previous is not None and previous.manifest.get("embed_model") == model and old_hashes == hashes
+        if previous is not None and not rebuild and fresh and _usable(settings, previous):
             if progress:
                 progress(total, total)
             return IndexReport(total, 0, 0, len(unchanged), 0, 0, time.perf_counter() - start, previous.path.name)

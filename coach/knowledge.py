@@ -72,13 +72,6 @@ class KnowledgeBase:
         """Cards of one domain, in id order."""
         return [c for c in self.cards if c.domain == domain]
 
-    def fingerprint(self) -> str:
-        """A hash of every card's content, to tell whether an index is stale."""
-        h = hashlib.sha256()
-        for c in sorted(self.cards, key=lambda c: c.id):
-            h.update(card_hash(c).encode())
-        return h.hexdigest()[:16]
-
 
 def card_hash(card: Card) -> str:
     """Content hash of a card (what decides whether it must be re-embedded)."""

@@ -178,7 +178,7 @@ class Retriever:
         return hits
 
 
-_CACHE: dict[tuple[str, str, str | None, tuple[str, ...]], Retriever] = {}
+_CACHE: dict[tuple[str, str | None, tuple[str, ...]], Retriever] = {}
 
 
 def get_retriever(settings: Settings, kb: KnowledgeBase | None = None, auto_index: bool = True) -> Retriever:
@@ -201,7 +201,8 @@ def get_retriever(settings: Settings, kb: KnowledgeBase | None = None, auto_inde
         gen = current_generation(settings)
         assert gen is not None
     check_model(settings, gen)
-    key = (str(gen.path), kb_key(kb), settings.chroma_url, tuple(map(str, settings.kb_dirs)))
+    # `is_fresh` tied this generation to exactly these cards, so its path identifies their content.
+    key = (str(gen.path), settings.chroma_url, tuple(map(str, settings.kb_dirs)))
     retriever = _CACHE.get(key)
     if retriever is None:
         retriever = Retriever(settings, kb, gen)
@@ -210,8 +211,3 @@ def get_retriever(settings: Settings, kb: KnowledgeBase | None = None, auto_inde
     else:
         retriever.kb = kb
     return retriever
-
-
-def kb_key(kb: KnowledgeBase) -> str:
-    """Identifies the card set (content included)."""
-    return kb.fingerprint()
