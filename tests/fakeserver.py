@@ -327,3 +327,12 @@ def use_server(monkeypatch: Any, server: FakeOpenAI, model: str = "openai:fake-m
     monkeypatch.setenv("COACH_TIMEOUT", env.pop("timeout", "10"))
     for k, v in env.items():
         monkeypatch.setenv(k, v)
+
+
+def provider():
+    """The provider the environment configures (after `use_server`, the loopback fake)."""
+    from coach.config import load_settings
+    from coach.providers import make_provider, parse_model
+
+    settings = load_settings()
+    return make_provider(parse_model(settings.model, settings), settings)

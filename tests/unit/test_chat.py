@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakeserver import FakeOpenAI, data_block, error, plan_from_prompt, text, use_server
+from fakeserver import FakeOpenAI, data_block, error, plan_from_prompt, provider, text, use_server
 
 from coach.chat import Answer, ChatContext, ChatTurn, ask, classify, lesson_minutes
 from coach.cli import cli
-from coach.config import load_settings
 from coach.models import MENTOR_DOMAINS, SENIOR_DOMAINS, Pair, Plan
 from coach.planner import build_plan
 
@@ -169,13 +168,6 @@ def server(monkeypatch: pytest.MonkeyPatch):
     with FakeOpenAI() as s:
         use_server(monkeypatch, s)
         yield s
-
-
-def provider():
-    from coach.providers import make_provider, parse_model
-
-    settings = load_settings()
-    return make_provider(parse_model(settings.model, settings), settings)
 
 
 def test_model_answer_streams_with_citations(server: FakeOpenAI, retriever) -> None:

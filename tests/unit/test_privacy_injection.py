@@ -21,6 +21,7 @@ from fakeserver import (
     echo_system,
     json_reply,
     plan_from_prompt,
+    provider,
     system_prompt_of,
     text,
     use_server,
@@ -47,13 +48,6 @@ def server(monkeypatch: pytest.MonkeyPatch):
     with FakeOpenAI() as s:
         use_server(monkeypatch, s, COACH_MAX_TOKENS="20000")
         yield s
-
-
-def provider():
-    from coach.providers import make_provider, parse_model
-
-    settings = load_settings()
-    return make_provider(parse_model(settings.model, settings), settings)
 
 
 def outside_fences(message: str) -> str:

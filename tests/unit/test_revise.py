@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakeserver import FakeOpenAI, plan_from_prompt, text, use_server
+from fakeserver import FakeOpenAI, plan_from_prompt, provider, text, use_server
 
 from coach.checks import CLOSING_CARD, KICKOFF_CARD
 from coach.cli import cli
-from coach.config import load_settings
 from coach.errors import InputError
 from coach.models import MENTOR_DOMAINS, Pair, Plan
 from coach.planner import build_plan
@@ -177,13 +176,6 @@ def server(monkeypatch: pytest.MonkeyPatch):
     with FakeOpenAI() as s:
         use_server(monkeypatch, s, COACH_MAX_TOKENS="20000")
         yield s
-
-
-def provider():
-    from coach.providers import make_provider, parse_model
-
-    settings = load_settings()
-    return make_provider(parse_model(settings.model, settings), settings)
 
 
 def shorter_session_3(p: dict) -> None:
