@@ -44,6 +44,8 @@ class Settings:
     judge_model: str | None
     admin_password: str | None
     concurrency: int
+    #: Where the embedding model's ONNX export is kept (shared by every index under this home).
+    model_cache: Path = Path(".coach/models")
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -85,4 +87,5 @@ def load_settings() -> Settings:
         judge_model=os.environ.get("COACH_JUDGE_MODEL") or None,
         admin_password=os.environ.get("COACH_ADMIN_PASSWORD") or None,
         concurrency=max(1, int(_env_float("COACH_CONCURRENCY", 4))),
+        model_cache=Path(os.environ.get("COACH_MODEL_CACHE") or home / "models").expanduser().resolve(),
     )

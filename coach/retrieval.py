@@ -134,7 +134,7 @@ class Retriever:
         if missing:
             if len(self._qcache) + len(missing) > QUERY_CACHE:
                 self._qcache.clear()
-            self._qcache.update(zip(missing, embed(self.settings.embed_model, missing), strict=True))
+            self._qcache.update(zip(missing, embed(self.settings, missing), strict=True))
         return [self._qcache[q] for q in queries]
 
     # ------------------------------------------------------------------ public API

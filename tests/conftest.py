@@ -49,6 +49,19 @@ def _loopback_only(self: socket.socket, address: object) -> object:
 socket.socket.connect = _loopback_only  # type: ignore[assignment]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One ONNX export of the embedding model for the whole run (each test still has its own home)."""
+    cache = tmp_path_factory.mktemp("models")
+    old = os.environ.get("COACH_MODEL_CACHE")
+    os.environ["COACH_MODEL_CACHE"] = str(cache)
+    yield cache
+    if old is None:
+        os.environ.pop("COACH_MODEL_CACHE", None)
+    else:
+        os.environ["COACH_MODEL_CACHE"] = old
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test gets its own $COACH_HOME and no model configuration."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -32,9 +33,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = index_mod.embed
 
-    def spy(name: str, texts: list[str]) -> list[list[float]]:
+    def spy(settings: Any, texts: list[str]) -> list[list[float]]:
         seen.extend(texts)
-        return real(name, texts)
+        return real(settings, texts)
 
     monkeypatch.setattr(index_mod, "embed", spy)
     return seen
