@@ -56,7 +56,7 @@ def build_demo() -> gr.Blocks:
         banner = gr.Markdown("", elem_id="access-banner")
         with gr.Tabs(selected="coach") as tabs:
             with gr.Tab("Coach", id="coach", elem_id="tab-coach"):
-                coach = coach_tab.build(plan_state)
+                coach = coach_tab.build(plan_state, session)
             with gr.Tab("Plan", id="plan", elem_id="tab-plan"):
                 plan_tab.build(session, plan_state, pair_state)
             with gr.Tab("Knowledge", id="knowledge", elem_id="tab-knowledge"):
@@ -91,11 +91,22 @@ def build_demo() -> gr.Blocks:
                 # Said next to the box (an error toast would cover the form with an error overlay).
                 wrong = "⚠ That password is not right. Ask the person who runs the program for it."
                 keep = [gr.update() for _ in range(len(program["outputs"]) + len(evals["outputs"]))]
-                return [s, "", "", gr.update(), gr.update(), wrong, wrong, gr.update(), gr.update(), gr.update(), *keep]
+                return [
+                    *[s, "", "", gr.update(), gr.update(), wrong, wrong, gr.update(), gr.update(), gr.update()],
+                    *keep,
+                    gr.update(),
+                ]
             new = access.Session(admin=True) if access.password_set() else s
-            return [new, "", "", *admin_state(new), *program["load"](new), *evals["load"](new)]
+            # After a login the Coach tab may offer the program's stored pairs too.
+            pairs = gr.update(choices=coach_tab.pair_choices(stored=True))
+            return [new, "", "", *admin_state(new), *program["load"](new), *evals["load"](new), pairs]
 
-        login_outputs = [session, p_pass, e_pass, *admin_outputs, *program["outputs"], *evals["outputs"]]
+        login_outputs = [
+            *[session, p_pass, e_pass, *admin_outputs],
+            *program["outputs"],
+            *evals["outputs"],
+            coach["pair"],
+        ]
         quiet: dict[str, Any] = {"show_progress": "minimal"}
         p_btn.click(login, [session, p_pass], login_outputs, api_name="admin_login", **quiet)
         e_btn.click(login, [session, e_pass], login_outputs, api_visibility="private", **quiet)
@@ -116,7 +127,7 @@ def build_demo() -> gr.Blocks:
                 tab,
                 view,
                 pick,
-                gr.update(choices=coach_tab.pair_choices()),
+                gr.update(choices=coach_tab.pair_choices(stored=access.is_admin(s))),
                 *admin_state(s),
                 *program["load"](s),
                 *evals["load"](s),

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from coach.models import Pair, Plan
+from ui import access
 from ui.common import PACKAGE_EXAMPLE, engine_info, provider, retriever, settings
 from ui.render import answer_markdown, card_markdown
 from ui.safe import escape
@@ -74,8 +75,18 @@ def pair_choices(stored: bool = True) -> list[tuple[str, str]]:
     return choices
 
 
-def context_for(choice: str | None, role: str, plan_json: dict[str, Any] | None) -> tuple[Any, str | None]:
-    """The chat context for the picked pair; returns (context, a note for the user or None)."""
+#: Said instead of using a stored pair when the session may not see the program's pairs.
+LOGIN_FOR_PAIRS = "Stored pairs are for admins: log in in the Program tab to use one. I answered without it."
+
+
+def context_for(
+    choice: str | None, role: str, plan_json: dict[str, Any] | None, admin: bool = False
+) -> tuple[Any, str | None]:
+    """The chat context for the picked pair; returns (context, a note for the user or None).
+
+    Stored pairs (names, goals, plans of real people) are used only when `admin` is true: the
+    picker lists them only after an admin login, and this check holds for API callers too.
+    """
     from coach.chat import ChatContext
 
     r = retriever()
@@ -91,6 +102,8 @@ def context_for(choice: str | None, role: str, plan_json: dict[str, Any] | None)
             plan = Plan.model_validate(plan_json)
         else:
             note = "There is no plan in the Plan tab yet, so I answered without one."
+    elif choice and choice.startswith("pair:") and not admin:
+        note = LOGIN_FOR_PAIRS
     elif choice and choice.startswith("pair:"):
         from coach.store import open_store
 
@@ -111,7 +124,12 @@ def _chunks(piece: str) -> Iterator[str]:
 
 
 def respond(
-    message: str, history: list[dict[str, Any]] | None, role: str, choice: str | None, plan_json: dict[str, Any] | None
+    message: str,
+    history: list[dict[str, Any]] | None,
+    role: str,
+    choice: str | None,
+    plan_json: dict[str, Any] | None,
+    session: access.Session | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Answer one question as a stream; yields (chat history, cleared input, sources picker)."""
     from coach.chat import ChatTurn
@@ -125,7 +143,7 @@ def respond(
     history.append({"role": "user", "content": escape(message)})
     history.append({"role": "assistant", "content": "…"})
     yield history, "", gr.update()
-    ctx, note = context_for(choice, role, plan_json)
+    ctx, note = context_for(choice, role, plan_json, admin=access.is_admin(session))
     try:
         turn = ChatTurn(message, ctx, provider())
     except InputError as exc:
@@ -157,7 +175,7 @@ def show_card(card_id: str | None) -> str:
     return card_markdown(card) if card else "That card is not in the knowledge base."
 
 
-def build(plan_state: gr.State) -> dict[str, Any]:
+def build(plan_state: gr.State, session: gr.State) -> dict[str, Any]:
     """Lay out the Coach tab inside the current gr.Tab; returns components the app wires on load."""
     info = engine_info()
     with gr.Row():
@@ -204,7 +222,7 @@ def build(plan_state: gr.State) -> dict[str, Any]:
         with gr.Column(scale=2):
             sources = gr.Dropdown([], label="Cards cited in the last answer", elem_id="coach-sources")
             card_view = gr.Markdown(show_card(None), elem_id="coach-card", max_height=420)
-    inputs = [msg, chatbot, role, pair, plan_state]
+    inputs = [msg, chatbot, role, pair, plan_state, session]
     outputs = [chatbot, msg, sources]
     msg.submit(respond, inputs, outputs, api_name="chat")
     send.click(respond, inputs, outputs, api_visibility="private")

@@ -178,3 +178,35 @@ def test_example_pair_fills_every_form_field() -> None:
     assert values[:2] == ["Priya Shah", "Data Analyst"]
     assert values[5].splitlines()[0] == "use generative AI to draft board reports safely"
     assert values[-1] == "2026-01-12"
+
+
+def test_stored_pairs_are_offered_and_used_only_after_an_admin_login(
+    writable_index_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support import EXAMPLE_PAIR
+
+    from coach.config import load_settings
+    from coach.pairs import load_pair
+    from coach.store import open_store
+    from ui import access
+    from ui.coach_tab import LOGIN_FOR_PAIRS, context_for, pair_choices, respond
+
+    monkeypatch.setenv("COACH_ADMIN_PASSWORD", "a-long-admin-secret")
+    example = load_pair(EXAMPLE_PAIR)
+    stored = f"pair:{open_store(load_settings()).add_pair(example)}"
+
+    visitor = access.Session()
+    assert stored not in [value for _, value in pair_choices(stored=access.is_admin(visitor))]
+    ctx, note = context_for(stored, "mentee", None, admin=access.is_admin(visitor))
+    assert ctx.pair is None and note == LOGIN_FOR_PAIRS
+    # The chat endpoint checks the session itself, whatever value a client sends.
+    *_, (history, _, _) = respond("Prepare me for session 2", [], "mentee", stored, None, visitor)
+    assert "Stored pairs are for admins" in history[-1]["content"]
+    assert example.mentee.name not in history[-1]["content"]
+
+    admin = access.Session(admin=True)
+    assert stored in [value for _, value in pair_choices(stored=access.is_admin(admin))]
+    ctx, note = context_for(stored, "mentee", None, admin=access.is_admin(admin))
+    assert note is None and ctx.pair is not None and ctx.pair.mentee.name == example.mentee.name
+    *_, (history, _, _) = respond("Prepare me for session 2", [], "mentee", stored, None, admin)
+    assert "Stored pairs are for admins" not in history[-1]["content"]
