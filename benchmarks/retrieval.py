@@ -1,12 +1,11 @@
 """Retrieval quality on the labelled queries of evals/retrieval.yaml: BM25, dense and hybrid.
 
 Prints hit@3 (by domain), MRR@10 and recall@5 (by card id) for each mode, overall and for the
-paraphrased queries (those written without the card's key words), for each query file and for
-all of them together. `evals/retrieval.yaml` was written while the retriever was being built;
-`evals/retrieval_holdout.yaml` was written later, blind (from the cards only, no search results
-seen), to check that retrieval choices generalise beyond the queries they were looked at on.
+paraphrased queries (those written without the card's key words): for the queries written while
+the retriever was being built, for those written later blind (`blind: true`: from the cards only,
+no search results seen, to check that retrieval choices generalise), and for all of them.
 
-    .venv/bin/python benchmarks/retrieval.py [--queries FILE ...]
+    .venv/bin/python benchmarks/retrieval.py [--queries evals/retrieval.yaml]
 """
 
 from __future__ import annotations
@@ -46,17 +45,18 @@ def main() -> None:
     from coach.retrieval import get_retriever
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--queries",
-        nargs="+",
-        default=[str(ROOT / "evals" / "retrieval.yaml"), str(ROOT / "evals" / "retrieval_holdout.yaml")],
-    )
+    parser.add_argument("--queries", default=str(ROOT / "evals" / "retrieval.yaml"))
     args = parser.parse_args()
-    sets = {Path(f).name: yaml.safe_load(Path(f).read_text(encoding="utf-8")) for f in args.queries}
-    if len(sets) > 1:
-        sets["all together"] = [q for labelled in list(sets.values()) for q in labelled]
+    everything = yaml.safe_load(Path(args.queries).read_text(encoding="utf-8"))
+    sets = {
+        "written while building": [q for q in everything if not q.get("blind")],
+        "written blind": [q for q in everything if q.get("blind")],
+        "all": everything,
+    }
     retriever = get_retriever(load_settings())
     for name, labelled in sets.items():
+        if not labelled:
+            continue
         queries = [q["query"] for q in labelled]
         para = [i for i, q in enumerate(labelled) if q.get("paraphrased")]
         print(f"\n{name}: {len(labelled)} labelled queries ({len(para)} paraphrased), {len(retriever.kb.cards)} cards")

@@ -10,11 +10,11 @@ from support import ROOT
 
 from coach.retrieval import Retriever
 
-SETS = [ROOT / "evals" / "retrieval.yaml", ROOT / "evals" / "retrieval_holdout.yaml"]
+LABELLED = ROOT / "evals" / "retrieval.yaml"
 
 
 def _labelled() -> list[dict[str, Any]]:
-    return [q for path in SETS for q in yaml.safe_load(path.read_text(encoding="utf-8"))]
+    return list(yaml.safe_load(LABELLED.read_text(encoding="utf-8")))
 
 
 def test_labelled_sets_are_well_formed(retriever: Retriever) -> None:
@@ -22,8 +22,13 @@ def test_labelled_sets_are_well_formed(retriever: Retriever) -> None:
     assert len(labelled) >= 80
     assert sum(bool(q["paraphrased"]) for q in labelled) * 2 == len(labelled)  # half paraphrased
     assert len({q["query"] for q in labelled}) == len(labelled)  # no query counted twice
+    assert sum(bool(q.get("blind")) for q in labelled) >= 80  # the blind part alone is a full set
     for q in labelled:
-        assert set(q) == {"query", "domain", "cards", "paraphrased"}, q
+        assert (
+            {"query", "domain", "cards", "paraphrased"}
+            <= set(q)
+            <= {"query", "domain", "cards", "paraphrased", "blind"}
+        )
         cards = [retriever.kb.get(cid) for cid in q["cards"]]
         assert all(cards), f"unknown card id in {q}"
         assert q["domain"] in {c.domain for c in cards if c}, q
