@@ -7,18 +7,14 @@ planner; a small case folder keeps each suite run to a few seconds.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from support import EVAL_CASES, EXAMPLE_PAIR, ROOT, copy_cases
 
 from coach.cli import cli
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "pair.yaml"
-CASES = ROOT / "evals" / "cases"
 
 
 @pytest.fixture
@@ -37,7 +33,7 @@ def run(*args: str):
 
 @pytest.fixture
 def plan_file(env: Path) -> Path:
-    result = CliRunner().invoke(cli, ["plan", "--pair", str(EXAMPLE), "--format", "json"], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(EXAMPLE_PAIR), "--format", "json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     path = env / "plan.json"
     path.write_text(result.stdout)
@@ -45,7 +41,7 @@ def plan_file(env: Path) -> Path:
 
 
 def test_one_plan_prints_spec_section_6(plan_file: Path) -> None:
-    result = run("--plan", str(plan_file), "--pair", str(EXAMPLE), "--format", "json")
+    result = run("--plan", str(plan_file), "--pair", str(EXAMPLE_PAIR), "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {"passed", "scores"}
@@ -63,7 +59,7 @@ def test_a_hand_edited_plan_that_fails_still_exits_0(plan_file: Path, env: Path)
     data["sessions"][1]["agenda"][0]["minutes"] += 7  # an admin's slip
     edited = env / "edited.json"
     edited.write_text(json.dumps(data))
-    result = run("--plan", str(edited), "--pair", str(EXAMPLE), "--format", "json")
+    result = run("--plan", str(edited), "--pair", str(EXAMPLE_PAIR), "--format", "json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["passed"] is False
@@ -86,7 +82,7 @@ def test_bad_plan_input_exits_2_naming_file_and_field(env: Path, content: str | 
     if content is not None:
         path.write_text(content)
     out = env / "scores.json"
-    result = run("--plan", str(path), "--pair", str(EXAMPLE), "--format", "json", "--out", str(out))
+    result = run("--plan", str(path), "--pair", str(EXAMPLE_PAIR), "--format", "json", "--out", str(out))
     assert result.exit_code == 2
     assert str(path) in result.stderr and field in result.stderr
     assert not out.exists()
@@ -101,17 +97,8 @@ def test_bad_pair_and_missing_half_exit_2(plan_file: Path, env: Path) -> None:
     assert result.exit_code == 2 and "--pair" in result.stderr
 
 
-def small_cases(where: Path, ids: list[str]) -> Path:
-    folder = where / "cases"
-    folder.mkdir(exist_ok=True)
-    for cid in ids:
-        src = next(CASES.rglob(f"{cid}.yaml"))
-        shutil.copy(src, folder / src.name)
-    return folder
-
-
 def test_a_suite_run_is_stored_and_gated_by_thresholds(env: Path) -> None:
-    cases = small_cases(env, ["cfo-retail-genai-genz", "chat-explain-hallucinations"])
+    cases = copy_cases(env, ["cfo-retail-genai-genz", "chat-explain-hallucinations"])
     result = run("--cases", str(cases), "--format", "json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -149,7 +136,7 @@ def test_a_suite_run_is_stored_and_gated_by_thresholds(env: Path) -> None:
 
 
 def test_html_report_has_summary_bars_failures_and_baseline(env: Path) -> None:
-    cases = small_cases(env, ["ceo-bank-security", "chat-not-covered-sourdough"])
+    cases = copy_cases(env, ["ceo-bank-security", "chat-not-covered-sourdough"])
     assert run("--cases", str(cases), "--format", "json").exit_code == 0
     case = cases / "ceo-bank-security.yaml"
     data = yaml.safe_load(case.read_text())
@@ -167,7 +154,7 @@ def test_html_report_has_summary_bars_failures_and_baseline(env: Path) -> None:
 
 
 def test_a_regression_only_fails_with_the_flag(env: Path) -> None:
-    cases = small_cases(env, ["board-chair-copilot"])
+    cases = copy_cases(env, ["board-chair-copilot"])
     thresholds = env / "thresholds.yaml"
     lenient = yaml.safe_load((ROOT / "evals" / "thresholds.yaml").read_text())
     lenient["coverage"] = 0.0
@@ -218,7 +205,7 @@ def test_bad_suite_input_exits_2_before_any_work(env: Path) -> None:
 def test_shipped_cases_cover_the_issue() -> None:
     from coach.evaluate import ChatCase, PlanCase, load_cases
 
-    cases = load_cases(CASES)
+    cases = load_cases(EVAL_CASES)
     plans = [c for c in cases if isinstance(c, PlanCase)]
     chats = [c for c in cases if isinstance(c, ChatCase)]
     assert len(plans) >= 24 and len(chats) >= 8

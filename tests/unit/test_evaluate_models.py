@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -17,32 +16,12 @@ from typing import Any
 
 import pytest
 from fakeserver import FakeOpenAI, Reply, data_block, json_reply, text, use_server
+from support import EXAMPLE_PAIR, copy_cases
 
 from coach.config import load_settings
 from coach.evaluate import JudgeEvaluator, PlanSubject, run_suite
 from coach.pairs import load_pair
 from coach.planner import build_plan
-
-ROOT = Path(__file__).resolve().parents[2]
-CASES = ROOT / "evals" / "cases"
-
-
-@pytest.fixture(scope="module")
-def retriever(shared_index_home: Path):
-    from coach.retrieval import get_retriever
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("COACH_HOME", str(shared_index_home))
-        return get_retriever(load_settings())
-
-
-def cases(where: Path, ids: list[str]) -> Path:
-    folder = where / "cases"
-    folder.mkdir(exist_ok=True)
-    for cid in ids:
-        src = next(CASES.rglob(f"{cid}.yaml"))
-        shutil.copy(src, folder / src.name)
-    return folder
 
 
 def model(mutate=None, delay: float = 0.0, track: dict[str, int] | None = None):
@@ -78,7 +57,7 @@ def wrong_minutes(plan: dict) -> None:
 
 
 def test_the_models_own_plan_is_scored_not_the_fallback(tmp_path: Path, monkeypatch, retriever) -> None:
-    folder = cases(tmp_path, ["cfo-retail-genai-genz", "chat-explain-hallucinations"])
+    folder = copy_cases(tmp_path, ["cfo-retail-genai-genz", "chat-explain-hallucinations"])
     with FakeOpenAI() as server:
         use_server(monkeypatch, server, COACH_MAX_TOKENS="20000")
         server.always(model(wrong_minutes))
@@ -99,7 +78,7 @@ def test_the_models_own_plan_is_scored_not_the_fallback(tmp_path: Path, monkeypa
 
 
 def test_model_cases_run_concurrently_within_the_bound(tmp_path: Path, monkeypatch, retriever) -> None:
-    folder = cases(
+    folder = copy_cases(
         tmp_path,
         [
             "chat-explain-hallucinations",
@@ -120,7 +99,7 @@ def test_model_cases_run_concurrently_within_the_bound(tmp_path: Path, monkeypat
 
 
 def test_a_plan_over_the_output_cap_is_not_asked(tmp_path: Path, monkeypatch, retriever) -> None:
-    folder = cases(tmp_path, ["max-24x180", "one-session-15min"])
+    folder = copy_cases(tmp_path, ["max-24x180", "one-session-15min"])
     with FakeOpenAI() as server:
         use_server(monkeypatch, server, COACH_MAX_TOKENS="3000")
         server.always(model())
@@ -133,7 +112,7 @@ def test_a_plan_over_the_output_cap_is_not_asked(tmp_path: Path, monkeypatch, re
 
 
 def test_no_parseable_plan_scores_zero(tmp_path: Path, monkeypatch, retriever) -> None:
-    folder = cases(tmp_path, ["two-sessions-slack"])
+    folder = copy_cases(tmp_path, ["two-sessions-slack"])
     with FakeOpenAI() as server:
         use_server(monkeypatch, server)
         server.always(text("I would love to help you plan sessions!"))
@@ -167,7 +146,7 @@ def rubric(relevance: int, actionability: int, tailoring: int) -> dict[str, Any]
 def test_judge_rubric(monkeypatch, retriever, reply: Reply, score: float, reason: str) -> None:
     from coach.providers import make_provider, parse_model
 
-    pair = load_pair(ROOT / "examples" / "pair.yaml")
+    pair = load_pair(EXAMPLE_PAIR)
     plan = build_plan(pair, retriever)
     with FakeOpenAI() as server:
         use_server(monkeypatch, server)
@@ -182,7 +161,7 @@ def test_judge_rubric(monkeypatch, retriever, reply: Reply, score: float, reason
 
 
 def test_the_judge_runs_only_when_configured(tmp_path: Path, monkeypatch, retriever) -> None:
-    folder = cases(tmp_path, ["board-chair-copilot"])
+    folder = copy_cases(tmp_path, ["board-chair-copilot"])
     offline = run_suite(load_settings(), "offline", folder, retriever=retriever)
     assert "judge" not in offline.means() and "judge" not in offline.thresholds
     with FakeOpenAI() as server:
