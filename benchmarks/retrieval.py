@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -24,25 +23,12 @@ os.environ.setdefault("COACH_HOME", str(ROOT / ".coach"))
 MODES = ("bm25", "dense", "hybrid")
 
 
-def score(labelled: list[dict[str, Any]], results: list[list[Any]]) -> dict[str, float]:
-    """hit@3 by domain, MRR@10 and recall@5 by card id."""
-    hit3 = mrr = recall = 0.0
-    for item, hits in zip(labelled, results, strict=True):
-        ids = [h.card.id for h in hits]
-        hit3 += any(h.card.domain == item["domain"] for h in hits[:3])
-        rank = next((i + 1 for i, cid in enumerate(ids[:10]) if cid in item["cards"]), None)
-        mrr += 1 / rank if rank else 0.0
-        recall += len(set(ids[:5]) & set(item["cards"])) / len(item["cards"])
-    n = len(labelled)
-    return {"hit@3": hit3 / n, "MRR@10": mrr / n, "recall@5": recall / n}
-
-
 def main() -> None:
     """Print the table."""
     import yaml
 
     from coach.config import load_settings
-    from coach.retrieval import get_retriever
+    from coach.retrieval import get_retriever, labelled_scores
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", default=str(ROOT / "evals" / "retrieval.yaml"))
@@ -63,8 +49,8 @@ def main() -> None:
         print(f"{'mode':<8} {'hit@3':>7} {'MRR@10':>7} {'recall@5':>9}   paraphrased: {'hit@3':>6} {'MRR@10':>7}")
         for mode in MODES:
             results = retriever.search_many(queries, k=10, mode=mode)  # type: ignore[arg-type]
-            all_ = score(labelled, results)
-            sub = score([labelled[i] for i in para], [results[i] for i in para])
+            all_ = labelled_scores(labelled, results)
+            sub = labelled_scores([labelled[i] for i in para], [results[i] for i in para])
             print(
                 f"{mode:<8} {all_['hit@3']:>7.3f} {all_['MRR@10']:>7.3f} {all_['recall@5']:>9.3f}"
                 f"                {sub['hit@3']:>6.3f} {sub['MRR@10']:>7.3f}"

@@ -45,7 +45,7 @@ class Settings:
     admin_password: str | None
     concurrency: int
     #: Where the embedding model's ONNX export is kept (shared by every index under this home).
-    model_cache: Path = Path(".coach/models")
+    model_cache: Path
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

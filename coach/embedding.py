@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,7 +70,8 @@ class OnnxEmbedder:
 
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(int(spec["max_length"]))
-        self.tokenizer.enable_padding(pad_id=int(spec["pad_id"]))
+        pad = str(spec["pad_token"])
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad) or 0, pad_token=pad)
         self.pooling = str(spec["pooling"])
         self.normalize = bool(spec["normalize"])
         options = ort.SessionOptions()
@@ -81,14 +83,12 @@ class OnnxEmbedder:
         """Embed `texts`, batching texts of similar length together (less padding)."""
         import numpy as np
 
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), 0), dtype=np.float32)
-        for b in range(0, len(order), BATCH):
-            idx = order[b : b + BATCH]
-            vectors = self._forward([texts[i] for i in idx])
-            if out.shape[1] == 0:
-                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[idx] = vectors
+        batches = [self._forward([texts[i] for i in order[b : b + BATCH]]) for b in range(0, len(order), BATCH)]
+        out = np.empty((len(texts), batches[0].shape[1]), dtype=np.float32)
+        out[order] = np.concatenate(batches)
         return out
 
     def _forward(self, texts: list[str]) -> np.ndarray:
@@ -149,16 +149,13 @@ def onnx_spec(folder: Path) -> dict[str, Any] | None:
         if special.is_file():
             token = json.loads(special.read_text(encoding="utf-8")).get("pad_token", pad)
             pad = token["content"] if isinstance(token, dict) else str(token)
-        from tokenizers import Tokenizer
-
-        pad_id = Tokenizer.from_file(str(folder / "tokenizer.json")).token_to_id(pad)
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return None
     return {
         "max_length": int(config.get("max_seq_length") or 512),
         "pooling": "cls" if modes == {"pooling_mode_cls_token"} else "mean",
         "normalize": kinds[-1] == "Normalize",
-        "pad_id": pad_id or 0,
+        "pad_token": pad,
     }
 
 
@@ -198,8 +195,6 @@ def export_onnx(folder: Path, target: Path) -> None:
         sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    import warnings
-
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
@@ -248,8 +243,6 @@ def _load(name: str, cache: Path) -> Embedder:
                 print(f"ONNX export failed ({type(exc).__name__}: {exc}); using sentence-transformers", file=sys.stderr)
                 return TorchEmbedder(location)
         return OnnxEmbedder(onnx_file, folder, spec)
-    except CoachError:
-        raise
     except Exception as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CoachError(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coach.embedding import embed
 from coach.errors import CoachError
 from coach.knowledge import KnowledgeBase, card_hash, load_knowledge
 
@@ -75,16 +76,6 @@ class Generation:
     def collection(self) -> str:
         """The Chroma collection that holds this generation's embeddings."""
         return str(self.manifest["collection"])
-
-
-# --------------------------------------------------------------------------- embeddings
-
-
-def embed(settings: Settings, texts: list[str]) -> list[list[float]]:
-    """Unit-length embeddings of `texts` (see coach.embedding)."""
-    from coach import embedding
-
-    return embedding.embed(settings, texts)
 
 
 # --------------------------------------------------------------------------- BM25

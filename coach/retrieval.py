@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from coach.embedding import embed
 from coach.index import (
     Generation,
     build_index,
     check_model,
     current_generation,
-    embed,
     is_fresh,
     load_bm25,
     open_collection,
@@ -176,6 +176,19 @@ class Retriever:
                 sim = similarity.get(cid) if similarity is not None else None
                 hits.append(Hit(card, round(score, 6), None if sim is None else round(sim, 6)))
         return hits
+
+
+def labelled_scores(labelled: Sequence[dict[str, Any]], results: Sequence[Sequence[Hit]]) -> dict[str, float]:
+    """hit@3 by domain, MRR@10 and recall@5 by card id, for labelled queries (evals/retrieval.yaml) and their hits."""
+    hit3 = mrr = recall = 0.0
+    for item, hits in zip(labelled, results, strict=True):
+        ids = [h.card.id for h in hits]
+        hit3 += any(h.card.domain == item["domain"] for h in hits[:3])
+        rank = next((i + 1 for i, cid in enumerate(ids[:10]) if cid in item["cards"]), None)
+        mrr += 1 / rank if rank else 0.0
+        recall += len(set(ids[:5]) & set(item["cards"])) / len(item["cards"])
+    n = len(labelled)
+    return {"hit@3": hit3 / n, "MRR@10": mrr / n, "recall@5": recall / n}
 
 
 _CACHE: dict[tuple[str, str | None, tuple[str, ...]], Retriever] = {}

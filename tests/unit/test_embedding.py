@@ -80,7 +80,7 @@ def _copy_config(tmp_path: Path) -> Path:
 
 def test_pipelines_the_export_does_not_cover_use_sentence_transformers(tmp_path: Path) -> None:
     folder = _copy_config(tmp_path)
-    assert onnx_spec(folder) == {"max_length": 256, "pooling": "mean", "normalize": True, "pad_id": 0}
+    assert onnx_spec(folder) == {"max_length": 256, "pooling": "mean", "normalize": True, "pad_token": "[PAD]"}
 
     modules = json.loads((folder / "modules.json").read_text())
     with_dense = [*modules, {"idx": 3, "name": "3", "path": "3_Dense", "type": "sentence_transformers.models.Dense"}]
@@ -93,7 +93,7 @@ def test_pipelines_the_export_does_not_cover_use_sentence_transformers(tmp_path:
     pooling.write_text(json.dumps({**config, "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": True}))
     assert onnx_spec(folder) is None
     pooling.write_text(json.dumps({**config, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True}))
-    assert onnx_spec(folder) == {"max_length": 256, "pooling": "cls", "normalize": True, "pad_id": 0}
+    assert onnx_spec(folder) == {"max_length": 256, "pooling": "cls", "normalize": True, "pad_token": "[PAD]"}
 
     (folder / "tokenizer.json").unlink()
     assert onnx_spec(folder) is None
