@@ -174,7 +174,15 @@ def kb_list(kb_dirs: tuple[str, ...], domain: str | None, fmt: str) -> None:
     if domain:
         cards = [c for c in cards if c.domain == domain]
     rows = [
-        {"topic_id": c.id, "title": c.title, "domain": c.domain, "level": c.level, "source": c.source} for c in cards
+        {
+            "topic_id": c.id,
+            "title": c.title,
+            "domain": c.domain,
+            "level": c.level,
+            "source": c.source,
+            "reviewed": c.reviewed,
+        }
+        for c in cards
     ]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))

@@ -38,6 +38,7 @@ ResourceKind = Literal["book", "tool", "help-page", "article", "course", "podcas
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL = re.compile(r"https?://|www\.", re.IGNORECASE)
+REVIEW_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 class Strict(BaseModel):
@@ -105,6 +106,8 @@ class Card(Strict):
     resources: list[Resource] = Field(default_factory=list)
     prerequisites: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
+    #: The month the card was last checked, `YYYY-MM` (SPEC.md section 5).
+    reviewed: str | None = None
     #: Where the card was loaded from (set by the loader, not written in YAML).
     source: str = Field(default="", exclude=True)
 
@@ -114,6 +117,23 @@ class Card(Strict):
         if not SLUG.match(value):
             raise ValueError("expected a lowercase slug such as 'genai-prompting-basics'")
         return value
+
+    @field_validator("reviewed", mode="before")
+    @classmethod
+    def _review_month(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        text = value if isinstance(value, str) else ""
+        match = REVIEW_MONTH.match(text.strip())
+        if not match:
+            raise ValueError("expected the month the card was last checked as YYYY-MM, such as '2026-12'")
+        year, month = int(match[1]), int(match[2])
+        if not 1 <= month <= 12:
+            raise ValueError(f"expected a month 01..12 in YYYY-MM, got month {match[2]}")
+        today = dt.date.today()
+        if (year, month) > (today.year, today.month):
+            raise ValueError(f"expected a month not after this one ({today:%Y-%m}); a review cannot be in the future")
+        return text.strip()
 
     def text_for_index(self) -> str:
         """The text that retrieval sees: title, summary, concepts, objectives and tags."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -97,7 +98,7 @@ def test_list_json_spec_fields() -> None:
     result = CliRunner().invoke(cli, ["kb", "list", "--format", "json"])
     assert result.exit_code == 0
     rows = json.loads(result.output)
-    assert rows and set(rows[0]) == {"topic_id", "title", "domain", "level", "source"}
+    assert rows and set(rows[0]) == {"topic_id", "title", "domain", "level", "source", "reviewed"}
     assert all(Path(DEFAULT_KB.parent / r["source"]).is_file() for r in rows)
 
 
@@ -108,3 +109,28 @@ def test_show_text_and_json() -> None:
     assert json.loads(result.output)["domain"] == "generative-ai"
     result = CliRunner().invoke(cli, ["kb", "show", "nope"])
     assert result.exit_code == 2 and "coach kb list" in result.output
+
+
+def test_reviewed_month_listed(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path, id="my-card", reviewed="2025-03")
+    result = CliRunner().invoke(cli, ["kb", "list", "--kb", str(folder), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["topic_id"]: r for r in json.loads(result.output)}
+    assert rows["my-card"]["reviewed"] == "2025-03"
+
+
+def test_bad_reviewed_month_named(tmp_path: Path) -> None:
+    next_year = dt.date.today().year + 1
+    for value, expected in (
+        ("2026-13", "month 01..12"),
+        ("2026-00", "month 01..12"),
+        ("March 2026", "YYYY-MM"),
+        ("2026-03-01", "YYYY-MM"),
+        (dt.date(2026, 3, 1), "YYYY-MM"),
+        (f"{next_year}-01", "in the future"),
+    ):
+        folder = bad_kb(tmp_path, id="my-card", reviewed=value)
+        result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder)])
+        assert result.exit_code == 2, value
+        assert "bad.yaml: reviewed" in result.output and expected in result.output, (value, result.output)
+        assert "Traceback" not in result.output
