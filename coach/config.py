@@ -89,3 +89,17 @@ def load_settings() -> Settings:
         concurrency=max(1, int(_env_float("COACH_CONCURRENCY", 4))),
         model_cache=Path(os.environ.get("COACH_MODEL_CACHE") or home / "models").expanduser().resolve(),
     )
+
+
+def private_dir(path: Path) -> Path:
+    """Create a folder (and its parents) readable by its owner only: it holds people's names and plans."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> None:
+    """Make an existing file readable by its owner only (the program database, its journal)."""
+    if path.exists() and path.stat().st_mode & 0o077:
+        path.chmod(0o600)

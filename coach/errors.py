@@ -50,7 +50,9 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 def from_validation(file: str, exc: ValidationError) -> InputErrors:
     """One InputError per pydantic error, each naming the field and what was expected."""
     errors: list[InputError] = []
-    for err in exc.errors():
+    from coach.limits import excerpt
+
+    for err in exc.errors(include_url=False):
         field = field_path(tuple(err["loc"]))
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -60,6 +62,6 @@ def from_validation(file: str, exc: ValidationError) -> InputErrors:
         else:
             msg = err["msg"]
             msg = msg.removeprefix("Value error, ")
-            expected = f"{msg} (got {err.get('input')!r})"
+            expected = f"{msg} (got {excerpt(err.get('input'))})"
         errors.append(InputError(file, field, expected))
     return InputErrors(errors)

@@ -253,7 +253,10 @@ def write_lock(settings: Settings) -> Iterator[None]:
     """Hold the index's write lock; a second writer is told the index is being rebuilt."""
     from filelock import FileLock, Timeout
 
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    from coach.config import private_dir
+
+    private_dir(settings.home)
+    private_dir(settings.index_dir)
     lock = FileLock(str(settings.index_dir / LOCK))
     try:
         lock.acquire(timeout=0)

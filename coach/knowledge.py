@@ -23,17 +23,12 @@ def _relative(path: Path) -> str:
 
 def load_card(path: Path) -> Card:
     """Load and validate one card file; raises InputErrors naming file and field."""
-    import yaml
     from pydantic import ValidationError
 
+    from coach.safe_yaml import load_file
+
     shown = _relative(path)
-    try:
-        # libyaml's parser, where PyYAML was built with it, reads the cards about 20x faster.
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(shown, "", f"cannot read the file ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(shown, "", f"expected YAML ({str(exc).splitlines()[0]})") from None
+    data = load_file(path, shown)
     if not isinstance(data, dict):
         raise InputError(shown, "", "expected a mapping of card fields at the top level")
     try:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from coach import limits
 
 Domain = Literal[
     "generative-ai",
@@ -38,6 +40,7 @@ ResourceKind = Literal["book", "tool", "help-page", "article", "course", "podcas
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL = re.compile(r"https?://|www\.", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 REVIEW_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -146,20 +149,32 @@ class Card(Strict):
 # --------------------------------------------------------------------------- pair file
 
 
+def _plain_text(value: str) -> str:
+    """Refuse control characters: they break exports and print terminal escapes in listings."""
+    if _CONTROL.search(value):
+        raise ValueError("control characters (such as escape or NUL) are not allowed")
+    return value
+
+
+PlainName = Annotated[str, Field(min_length=1, max_length=limits.NAME_CHARS), AfterValidator(_plain_text)]
+PlainRole = Annotated[str, Field(min_length=1, max_length=limits.ROLE_CHARS), AfterValidator(_plain_text)]
+GoalText = Annotated[str, Field(min_length=1, max_length=limits.GOAL_CHARS), AfterValidator(_plain_text)]
+
+
 class Mentor(Strict):
     """The junior colleague who teaches."""
 
-    name: str = Field(min_length=1, max_length=120)
-    role: str = Field(min_length=1, max_length=120)
-    strengths: list[str] = Field(default_factory=list, max_length=20)
+    name: PlainName
+    role: PlainRole
+    strengths: list[GoalText] = Field(default_factory=list, max_length=limits.STRENGTHS_MAX)
 
 
 class Mentee(Strict):
     """The senior leader who learns."""
 
-    name: str = Field(min_length=1, max_length=120)
-    role: str = Field(min_length=1, max_length=120)
-    goals: list[str] = Field(min_length=1, max_length=12)
+    name: PlainName
+    role: PlainRole
+    goals: list[GoalText] = Field(min_length=1, max_length=limits.GOALS_MAX)
     comfort: dict[Domain, int] = Field(default_factory=dict)
 
     @field_validator("comfort")

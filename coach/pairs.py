@@ -23,16 +23,10 @@ def parse_pair(data: Any, shown: str) -> Pair:
 
 def load_pair(path: str | Path) -> Pair:
     """Load and validate a pair YAML file; raises InputError naming file and field."""
-    import yaml
+    from coach.safe_yaml import load_file
 
     path = Path(path)
     shown = str(path)
     if not path.is_file():
         raise InputError(shown, "", "expected a pair YAML file, but it does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(shown, "", "expected a UTF-8 text YAML file") from None
-    except yaml.YAMLError as exc:
-        raise InputError(shown, "", f"expected YAML ({str(exc).splitlines()[0]})") from None
-    return parse_pair(data, shown)
+    return parse_pair(load_file(path, shown), shown)

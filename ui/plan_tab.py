@@ -145,18 +145,24 @@ def generate(
 
 def load_upload(path: str | None) -> tuple[Any, ...]:
     """Read an uploaded pair file into the form (even when invalid, so it can be fixed there)."""
-    import yaml
+    from coach.errors import InputError
+    from coach.safe_yaml import load_file
 
     keep = [gr.update() for _ in range(11 + len(MENTOR_DOMAINS))]
     if not path:
         return ("", *keep)
     p = Path(path)
-    if p.stat().st_size > MAX_PAIR_FILE_BYTES:
-        return (f"⚠ That file is too large for a pair file (over {MAX_PAIR_FILE_BYTES // 1024} KB).", *keep)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError):
-        return ("⚠ That file is not a readable YAML pair file. Compare it with examples/pair.yaml.", *keep)
+        if p.stat().st_size > MAX_PAIR_FILE_BYTES:
+            return (f"⚠ That file is too large for a pair file (over {MAX_PAIR_FILE_BYTES // 1024} KB).", *keep)
+        data = load_file(p, "the uploaded file", MAX_PAIR_FILE_BYTES)
+    except InputError as exc:
+        return (
+            f"⚠ That file is not a readable YAML pair file: {escape(exc.expected)}. Compare it with examples/pair.yaml.",
+            *keep,
+        )
+    except OSError:
+        return ("⚠ That file could not be read. Please upload it again.", *keep)
     if not isinstance(data, dict):
         return ("⚠ A pair file starts with the sections mentor:, mentee: and program:.", *keep)
     values = pair_to_form(data)

@@ -1,0 +1,116 @@
+"""Hostile input is refused early and cheaply: alias bombs, deep nesting, huge values (issue 18)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from coach.errors import InputError
+from coach.limits import excerpt
+from coach.safe_yaml import loads
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """A 'billion laughs' pair file: each level repeats the previous one nine times."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{','.join([prev] * 9)}]")
+    lines.append(
+        "mentor: {name: X, role: Y}\n"
+        f"mentee: {{name: Z, role: W, goals: *a{levels - 1}}}\n"
+        "program: {sessions: 4, minutes: 60, cadence: weekly, start: 2027-01-04}"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def deep(levels: int) -> str:
+    return "mentor: " + "[" * levels + "]" * levels + "\n"
+
+
+def test_alias_bomb_is_small_and_refused() -> None:
+    text = alias_bomb()
+    assert len(text.encode()) <= 700
+    with pytest.raises(InputError, match="aliases"):
+        loads(text, "bomb.yaml")
+
+
+def test_plain_anchor_is_refused_too() -> None:
+    with pytest.raises(InputError, match="anchors"):
+        loads("a: &x 1\nb: 2\n", "f.yaml")
+
+
+def test_deep_nesting_is_refused() -> None:
+    with pytest.raises(InputError, match="nesting deeper"):
+        loads(deep(5000), "deep.yaml")
+    assert loads(deep(5), "ok.yaml") == {"mentor": [[[[[]]]]]}
+
+
+def test_oversized_text_is_refused() -> None:
+    with pytest.raises(InputError, match="larger than"):
+        loads("a: " + "x" * 300_000, "big.yaml")
+
+
+def test_excerpt_is_short_and_printable() -> None:
+    out = excerpt("\x1b[31mred" + "x" * 10_000)
+    assert len(out) < 70 and "\x1b" not in out
+
+
+_PEAK = (
+    "import atexit, resource, sys\n"
+    "atexit.register(lambda: sys.stderr.write('PEAK_KB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    "sys.argv = ['coach', *sys.argv[1:]]\n"
+    "from coach.cli import cli\n"
+    "cli()\n"
+)
+
+
+def _run_cli(args: list[str], home: Path) -> tuple[int, str, int]:
+    """Run the CLI in a child process; returns exit code, stderr and the child's own peak RSS in MB."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COACH_HOME": str(home), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+    )
+    peak_kb = int(proc.stderr.rsplit("PEAK_KB=", 1)[1].split()[0])
+    return proc.returncode, proc.stderr, peak_kb // 1024
+
+
+def test_cli_alias_bomb_exits_2_in_little_memory(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(alias_bomb())
+    code, err, peak_mb = _run_cli(["pair", "add", str(bomb)], tmp_path / "home")
+    assert code == 2, err
+    assert "bomb.yaml" in err and "aliases" in err
+    assert "Traceback" not in err
+    assert peak_mb < 200
+
+
+def test_cli_deep_nesting_exits_2(tmp_path: Path) -> None:
+    f = tmp_path / "deep.yaml"
+    f.write_text(deep(3000))
+    from coach.cli import cli
+
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(f)])
+    assert result.exit_code == 2, result.output
+    assert "deep.yaml" in result.output and "nesting" in result.output
+
+
+def test_cli_ten_megabyte_goal_exits_2(tmp_path: Path) -> None:
+    f = tmp_path / "huge.yaml"
+    f.write_text(
+        "mentor: {name: A, role: B}\n"
+        f"mentee: {{name: C, role: D, goals: ['{'x' * 10_000_000}']}}\n"
+        "program: {sessions: 4, minutes: 60, cadence: weekly, start: 2027-01-04}\n"
+    )
+    from coach.cli import cli
+
+    result = CliRunner().invoke(cli, ["pair", "add", str(f)])
+    assert result.exit_code == 2, result.output
+    assert "huge.yaml" in result.output and len(result.output) < 2_000
