@@ -23,8 +23,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from coach import limits
 from coach.errors import InputError, InputErrors, field_path
-from coach.models import Domain, Program, Strict
+from coach.models import Domain, GoalText, PlainName, PlainRole, Program, Strict
 
 #: A person id: what `do_not_pair`, `manager`, `--lock` and the output use.
 PERSON_ID = r"^[A-Za-z0-9_-]{1,40}$"
@@ -39,38 +40,29 @@ CRITERIA: dict[str, str] = {
 #: criterion a requirement: a pair that earns nothing on it is not proposed.
 LEVELS: dict[str, int] = {"must": 4, "high": 3, "medium": 2, "low": 1, "off": 0}
 DEFAULT_WEIGHTS: dict[str, str] = {"teaches": "high", "comfort": "medium", "learns": "medium"}
-MAX_BYTES = 10_000_000
+MAX_BYTES = 5_000_000
 MAX_PEOPLE = 10_000
+#: YAML values allowed in a people file (about 40 per person is plenty).
+MAX_NODES = 40 * MAX_PEOPLE
 CSV_COLUMNS = ("id", "name", "role", "side", "manager", "strengths", "goals", "comfort", "capacity", "do_not_pair")
 
 Side = Literal["junior", "senior"]
 Level = Literal["must", "high", "medium", "low", "off"]
-Phrase = Field(min_length=1, max_length=200)
 
 
 class Person(Strict):
     """One person joining the cohort (SPEC.md section 9)."""
 
     id: str = Field(pattern=PERSON_ID)
-    name: str = Field(min_length=1, max_length=120)
-    role: str = Field(default="", max_length=120)
+    name: PlainName
+    role: PlainRole
     side: Side
     manager: str | None = Field(default=None, pattern=PERSON_ID)
-    strengths: list[str] = Field(default_factory=list, max_length=20)
-    goals: list[str] = Field(default_factory=list, max_length=12)
+    strengths: list[GoalText] = Field(default_factory=list, max_length=limits.STRENGTHS_MAX)
+    goals: list[GoalText] = Field(default_factory=list, max_length=limits.GOALS_MAX)
     comfort: dict[Domain, int] = Field(default_factory=dict)
     capacity: int = Field(default=1, ge=1, le=2)
     do_not_pair: list[str] = Field(default_factory=list, max_length=200)
-
-    @field_validator("strengths", "goals")
-    @classmethod
-    def _phrases(cls, value: list[str]) -> list[str]:
-        for item in value:
-            if not item:
-                raise ValueError("each item must be a non-empty phrase")
-            if len(item) > 200:
-                raise ValueError(f"each item at most 200 characters, got one of {len(item)}")
-        return value
 
     @field_validator("comfort")
     @classmethod
@@ -316,11 +308,14 @@ def load_people(path: str | Path) -> PeopleFile:
     """
     import yaml
 
+    from coach.safe_yaml import check_shape
+
     path = Path(path)
     shown = str(path)
     text = _read_text(path, "a people file (YAML or CSV)")
     if path.suffix.lower() == ".csv":
         return parse_people_csv(text, shown)
+    check_shape(text, shown, nodes=MAX_NODES)  # no aliases, bounded depth and size, before parsing
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -361,6 +356,8 @@ def load_history(path: str | Path) -> set[tuple[str, str]]:
 
     import yaml
 
+    from coach.safe_yaml import check_shape
+
     path = Path(path)
     shown = str(path)
     text = _read_text(path, "a history file (JSON, YAML or CSV of earlier pairs)")
@@ -373,7 +370,11 @@ def load_history(path: str | Path) -> set[tuple[str, str]]:
         rows = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in reader]
     else:
         try:
-            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+            if path.suffix.lower() == ".json":
+                data = json.loads(text)
+            else:
+                check_shape(text, shown, nodes=MAX_NODES)
+                data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (ValueError, yaml.YAMLError) as exc:
             raise InputError(shown, "", f"expected JSON or YAML ({str(exc).splitlines()[0]})") from None
         if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):

@@ -87,7 +87,9 @@ CASES = [
     ("comfort on a junior", changed(0, "comfort", {"social-media": 2}), "people[0]", "a junior has none"),
     ("capacity on a senior", changed(1, "capacity", 2), "people[1]", "capacity is for juniors"),
     ("too many goals", changed(1, "goals", [f"goal {i}" for i in range(13)]), "people[1].goals", "at most 12"),
-    ("long phrase", changed(0, "strengths", ["x" * 201]), "people[0].strengths", "at most 200"),
+    ("long phrase", changed(0, "strengths", ["x" * 301]), "people[0].strengths[0]", "at most 300"),
+    ("control character", changed(0, "name", "Priya\x1b[31m"), "people[0].name", "control characters"),
+    ("no role", changed(0, "role", None), "people[0].role", "required"),
     ("empty name", changed(0, "name", ""), "people[0].name", "at least 1"),
     ("missing side", changed(0, "side", None), "people[0].side", "required"),
     ("manager self", changed(0, "manager", "j1"), "people[0].manager", "not their own"),
@@ -188,3 +190,9 @@ def test_history_formats(tmp_path: Path) -> None:
         load_history(write(tmp_path, {"pairs": [{"mentor": "j1", "mentee": "not ok"}]}, "bad.yaml"))
     with pytest.raises(InputError, match="mentor and mentee"):
         load_history(write(tmp_path, "a,b\n1,2\n", "bad.csv"))
+
+
+def test_yaml_aliases_are_refused(tmp_path: Path) -> None:
+    bomb = 'a: &a ["x", "x"]\nb: &b [*a, *a]\npeople: [*b, *b]\n'
+    with pytest.raises(InputError, match="anchors and aliases"):
+        load_people(write(tmp_path, bomb))
