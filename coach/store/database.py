@@ -92,6 +92,22 @@ def _retryable(exc: DBAPIError) -> bool:
     return code in {"40001", "40P01", "55P03"}
 
 
+def _private_database_file(path: Path, home: Path) -> None:
+    """Create the SQLite file 0600 (its journal files inherit that) in a 0700 $COACH_HOME: it holds people's data."""
+    import os
+
+    from coach.config import private_dir, private_file
+
+    if path.parent.resolve() == home.resolve():
+        private_dir(path.parent)
+    else:
+        # A folder the admin chose (it may be shared, like /tmp): only the file is made private.
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    private_file(path)
+
+
 class Database:
     """Engine, migrations and retried transactions over one database; the repositories build on it."""
 
@@ -102,7 +118,7 @@ class Database:
         if self.is_sqlite:
             path = url.removeprefix("sqlite:///")
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _private_database_file(Path(path), home)
             self.engine = _sqlite_engine(url)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)

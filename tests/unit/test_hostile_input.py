@@ -114,3 +114,17 @@ def test_cli_ten_megabyte_goal_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["pair", "add", str(f)])
     assert result.exit_code == 2, result.output
     assert "huge.yaml" in result.output and len(result.output) < 2_000
+
+
+def test_home_and_database_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from coach.config import load_settings
+    from coach.store import close_stores, open_store
+
+    home = tmp_path / "private-home"
+    monkeypatch.setenv("COACH_HOME", str(home))
+    try:
+        open_store(load_settings()).list_pairs()
+    finally:
+        close_stores()
+    assert home.stat().st_mode & 0o777 == 0o700
+    assert (home / "coach.db").stat().st_mode & 0o777 == 0o600
