@@ -40,7 +40,9 @@ def whole_process(cases: Path, db: Path) -> tuple[float, int]:
 def split(cases: Path) -> None:
     """Engine time versus scoring time, in this process (warm)."""
     from coach.config import load_settings
-    from coach.evaluate import load_cases, load_thresholds, produce, score_produced
+    from coach.evals.cases import load_cases, load_thresholds
+    from coach.evals.runner import produce
+    from coach.evals.scoring import score_produced
     from coach.retrieval import get_retriever
 
     t0 = time.perf_counter()

@@ -12,7 +12,8 @@ from coach.cli import kb_option, settings_with_kb, write_output
 from coach.errors import InputError
 
 if TYPE_CHECKING:
-    from coach.evaluate import Comparison, SuiteResult
+    from coach.evals.comparison import Comparison
+    from coach.evals.results import SuiteResult
 
 
 @click.command("eval")
@@ -80,7 +81,7 @@ def eval_cmd(
     coach eval --engine local --compare offline # SmolLM2 (before fallback) next to the offline planner
     coach eval --plan plan.json --pair pair.yaml --format json   # one plan (SPEC.md section 6)
     """
-    from coach.evaluate import DEFAULT_CASES, DEFAULT_THRESHOLDS
+    from coach.evals.cases import DEFAULT_CASES, DEFAULT_THRESHOLDS
     from coach.providers import parse_model
 
     settings = settings_with_kb(kb_dirs)
@@ -98,7 +99,7 @@ def eval_cmd(
     parse_model(engine, settings, "--engine")
     if compare_engine:
         parse_model(compare_engine, settings, "--engine")
-    from coach.evaluate import load_thresholds
+    from coach.evals.cases import load_thresholds
 
     load_thresholds(thresholds_path)  # bad thresholds are bad input: fail before any work
     cases_path = Path(cases_dir) if cases_dir else DEFAULT_CASES
@@ -115,7 +116,7 @@ def eval_cmd(
     from coach.retrieval import get_retriever
 
     retriever = get_retriever(settings)
-    from coach.evaluate import load_cases
+    from coach.evals.cases import load_cases
 
     load_cases(cases_path, retriever.kb)  # bad cases are bad input: fail before any work
     run = _run(settings, engine, cases_path, thresholds_path, retriever, attempts, concurrency)
@@ -123,13 +124,13 @@ def eval_cmd(
     if compare_engine:
         other = _run(settings, compare_engine, cases_path, thresholds_path, retriever, attempts, concurrency)
 
-    from coach.evaluate import compare
+    from coach.evals.comparison import compare
 
     data = run.as_json()
     comparison = compare(data, base_run, baseline) if base_run is not None and baseline is not None else None
     other_data = None
     if other is not None:
-        from coach.evaluate import restrict
+        from coach.evals.comparison import restrict
 
         # Side by side on the same cases: a model engine may not be asked some (output cap).
         other_data = restrict(other.as_json(), {c["id"] for c in data["cases"]})
@@ -141,7 +142,7 @@ def eval_cmd(
             payload["compare"] = other_data
         write_output(json.dumps(payload, indent=2) + "\n", out)
     elif fmt == "html":
-        from coach.evaluate import render_html
+        from coach.evals.report import render_html
 
         write_output(render_html(data, comparison, other_data), out)
     else:
@@ -177,7 +178,7 @@ def _run(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from coach.evaluate import run_suite
+    from coach.evals.runner import run_suite
     from coach.store import open_store
 
     console = Console(stderr=True)
@@ -219,7 +220,8 @@ def _score_one(
     from pydantic import ValidationError
 
     from coach.errors import from_validation
-    from coach.evaluate import load_thresholds, score_plan
+    from coach.evals.cases import load_thresholds
+    from coach.evals.scoring import score_plan
     from coach.models import Plan
     from coach.pairs import load_pair
 
@@ -260,7 +262,7 @@ def _score_one(
         write_output(json.dumps(result, indent=2) + "\n", out)
         return
     if fmt == "html":
-        from coach.evaluate import render_html
+        from coach.evals.report import render_html
 
         run = {
             "run_id": None,

@@ -1,6 +1,6 @@
 """Evals tab (admin): latest run per engine, scores per evaluator, trend over runs, failing cases, run the suite.
 
-The eval suite lives in `coach.evaluate` and its runs in the program database (`Store.eval_runs`,
+The eval suite lives in `coach.evals` and its runs in the program database (`Store.eval_runs`,
 `Store.eval_run`). This tab only reads them and starts the offline suite; when the suite or its
 stored runs are not there it says so plainly instead of failing.
 """
@@ -36,11 +36,11 @@ def _store() -> Any:
 def suite_available() -> bool:
     """Whether the eval suite and the stored runs it needs exist in this version of the code."""
     try:
-        from coach import evaluate
+        from coach.evals import runner
         from coach.store import Store
     except ImportError:
         return False
-    return hasattr(evaluate, "run_suite") and hasattr(Store, "eval_runs") and hasattr(Store, "eval_run")
+    return hasattr(runner, "run_suite") and hasattr(Store, "eval_runs") and hasattr(Store, "eval_run")
 
 
 def runs(limit: int = MAX_TREND_RUNS) -> list[dict[str, Any]]:
@@ -178,7 +178,7 @@ def run_offline(session: access.Session, progress: gr.Progress = gr.Progress()) 
     access.require_admin(session, "running the evals")
     if not suite_available():
         raise gr.Error("The eval suite is not available in this version of the coach.")
-    from coach import evaluate
+    from coach.evals import runner
 
     progress(0, desc="Starting the offline eval suite")
 
@@ -186,9 +186,9 @@ def run_offline(session: access.Session, progress: gr.Progress = gr.Progress()) 
         progress((done, total), desc=f"Scoring case {case_id}" if case_id else "Scoring cases")
 
     s = settings()
-    result = evaluate.run_suite(s, engine="offline", progress=tick, retriever=retriever())
-    if hasattr(evaluate, "store_run"):
-        evaluate.store_run(s, result)
+    result = runner.run_suite(s, engine="offline", progress=tick, retriever=retriever())
+    if hasattr(runner, "store_run"):
+        runner.store_run(s, result)
     else:
         data = result.as_json()
         _store().record_suite_run(data, result.engine, result.model, result.passed, result.git_commit)

@@ -14,24 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from coach.evaluate import (
-    BALANCE_BAND,
-    PLAN_EVALUATORS,
-    ChatExpect,
-    ChatSubject,
-    DiversityEvaluator,
-    GoalExpect,
-    GroundingEvaluator,
-    PlanExpect,
-    PlanSubject,
-    Score,
-    apply,
-    chat_evaluators,
-    degenerate,
-    plan_evaluators,
-    stereotype_hits,
-    system_prompts,
-)
+from coach.evals.cases import PLAN_EVALUATORS, ChatExpect, GoalExpect, PlanExpect
+from coach.evals.evaluator import ChatSubject, PlanSubject, Score
+from coach.evals.grounding import GroundingEvaluator
+from coach.evals.prose import DiversityEvaluator, degenerate
+from coach.evals.scoring import apply, chat_evaluators, plan_evaluators
+from coach.evals.structure import BALANCE_BAND
+from coach.evals.tone import stereotype_hits, system_prompts
 from coach.models import Citation, DiscussionPrompt, Pair, Plan
 from coach.planner import build_plan
 

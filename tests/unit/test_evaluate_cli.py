@@ -203,7 +203,7 @@ def test_bad_suite_input_exits_2_before_any_work(env: Path) -> None:
 
 
 def test_shipped_cases_cover_the_issue() -> None:
-    from coach.evaluate import ChatCase, PlanCase, load_cases
+    from coach.evals.cases import ChatCase, PlanCase, load_cases
 
     cases = load_cases(EVAL_CASES)
     plans = [c for c in cases if isinstance(c, PlanCase)]

@@ -19,7 +19,9 @@ from fakeserver import FakeOpenAI, Reply, data_block, json_reply, text, use_serv
 from support import EXAMPLE_PAIR, copy_cases
 
 from coach.config import load_settings
-from coach.evaluate import JudgeEvaluator, PlanSubject, run_suite
+from coach.evals.evaluator import PlanSubject
+from coach.evals.judge import JudgeEvaluator
+from coach.evals.runner import run_suite
 from coach.pairs import load_pair
 from coach.planner import build_plan
 
@@ -174,7 +176,7 @@ def test_the_judge_runs_only_when_configured(tmp_path: Path, monkeypatch, retrie
 
 
 def test_engines_are_compared_on_the_same_cases() -> None:
-    from coach.evaluate import restrict
+    from coach.evals.comparison import restrict
 
     def case(cid: str, score: float) -> dict[str, Any]:
         return {"id": cid, "scores": {"structure": {"score": score, "passed": score >= 1.0, "reason": "r"}}}
