@@ -13,9 +13,11 @@ from fakeserver import FakeOpenAI, plan_from_prompt, provider, text, use_server
 from coach.checks import CLOSING_CARD, KICKOFF_CARD
 from coach.cli import cli
 from coach.errors import InputError
+from coach.instructions import Edit, parse_edits
 from coach.models import MENTOR_DOMAINS, Pair, Plan
 from coach.planner import build_plan
-from coach.revise import Edit, RevisionRefused, check_revised, parse_edits, revise, revise_offline
+from coach.revise import RevisionRefused, revise, revise_offline
+from coach.revision_checks import check_revised
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pair.yaml"

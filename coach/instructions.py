@@ -1,0 +1,200 @@
+"""Instructions read as edits: the offline coach's parser for requests such as "make session 3 about Teams".
+
+Edits understood (several may be joined with "and", commas or "then"):
+
+- change a session's topic: "make session 3 about Teams", "change the topic of session 3 to phishing"
+- change its length: "make session 3 30 minutes shorter", "session 2 to 60 minutes"
+- change its date: "move session 2 to 2026-02-03", "move session 4 a week later"
+- drop a session: "drop session 4"
+- add a session: "add a session on dashboards" (goes before the closing session)
+- compress after a cancellation: "session 3 was cancelled, compress the rest"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from coach.models import Plan
+
+EditKind = Literal["topic", "length", "date", "drop", "add", "cancel"]
+
+
+@dataclass
+class Edit:
+    """One edit parsed from an instruction."""
+
+    kind: EditKind
+    session: int | None = None
+    topic: str | None = None
+    minutes: int | None = None
+    delta: int | None = None
+    date: dt.date | None = None
+    days: int | None = None
+
+
+_SESSION = re.compile(r"\bsession\s*(?:#|no\.?|number)?\s*(\d+)\b")
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for m in names
+}
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?(?:\s+(\d{{4}}))?\b")
+_MONTH_DAY = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b")
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
+_SHIFT = re.compile(r"\b(a|an|one|two|three|four|\d+)\s+(week|day)s?\s+(later|earlier|sooner)\b")
+_DELTA = re.compile(r"\b(\d+)\s*-?\s*(?:minutes?|mins?)\s+(shorter|longer|less|more)\b")
+_DELTA_VERB = re.compile(
+    r"\b(shorten|shorter|cut|reduce|trim|lengthen|longer|extend)\w*\b.*?\bby\s+(\d+)\s*-?\s*(?:minutes?|mins?)\b"
+)
+_ABSOLUTE = re.compile(r"\b(\d+)\s*-?\s*(?:minutes?|mins?)\b")
+_CANCEL = re.compile(
+    r"\bsession\s*(\d+)\s+(?:was|is|got|has\s+been|had\s+to\s+be)?\s*(?:cancell?ed|called\s+off|missed|skipped)"
+    r"|\b(?:cancell?ed|missed|skipped|lost)\s+session\s*(\d+)"
+)
+_DROP = re.compile(r"\b(?:drop|remove|delete|cut)\b")
+_ADD = re.compile(r"\badd\b(?:\s+(?:an?|one|another|one\s+more))?(?:\s+(?:extra|new|more))?\s+session")
+_MOVE = re.compile(r"\b(?:move|reschedule|shift|push|bring)\b")
+_TOPIC = re.compile(
+    r"\b(?:topic\s+(?:of\s+session\s*\d+\s+)?(?:to|into|as)|about|cover(?:s|ing)?|focus(?:ed|ing)?\s+on|on"
+    r"|(?:change|switch|swap|replace)\s+session\s*\d+(?:'s\s+topic)?\s+(?:to|for|with))\s+(.+)$",
+)
+_FILLER = re.compile(r"\b(?:instead|please|rather|too|as\s+well)\b|[.!?]+$")
+
+
+def _parse_date(text: str, near: dt.date) -> dt.date | None:
+    """A date written as 2026-02-03, 3 Feb, 3rd February 2026 or Feb 3; the year defaults near `near`."""
+    try:
+        if m := _ISO.search(text):
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if m := _DAY_MONTH.search(text):
+            day, month, year = int(m.group(1)), _MONTHS[m.group(2)], m.group(3)
+        elif m := _MONTH_DAY.search(text):
+            month, day, year = _MONTHS[m.group(1)], int(m.group(2)), m.group(3)
+        else:
+            return None
+        if year:
+            return dt.date(int(year), month, day)
+        # No year: the occurrence closest to the session's current date.
+        options = [dt.date(near.year + k, month, day) for k in (-1, 0, 1)]
+        return min(options, key=lambda d: abs((d - near).days))
+    except ValueError:
+        return None
+
+
+def _clauses(text: str) -> list[str]:
+    """Split on and/commas/then, re-joining pieces that are not edits by themselves ("Slack and Teams")."""
+    pieces = [p.strip() for p in re.split(r",|;|\band\b|\bthen\b|\balso\b", text) if p.strip()]
+    out: list[str] = []
+    for piece in pieces:
+        standalone = bool(
+            _SESSION.search(piece)
+            or _DELTA.search(piece)
+            or _DELTA_VERB.search(piece)
+            or _ABSOLUTE.search(piece)
+            or _SHIFT.search(piece)
+            or _ADD.search(piece)
+            or _DROP.search(piece)
+            or re.search(r"\bcompress\b|\bmake\b|\bchange\b|\bmove\b", piece)
+        )
+        if out and not standalone:
+            out[-1] = f"{out[-1]} and {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
+    """The edits in an instruction, in order; [] when the offline coach does not understand it."""
+    text = _hours_to_minutes(" ".join(instruction.lower().split()))
+    edits: list[Edit] = []
+    current: int | None = None
+    for clause in _clauses(text):
+        if m := _SESSION.search(clause):
+            current = int(m.group(1))
+        if m := _CANCEL.search(clause):
+            edits.append(Edit("cancel", session=int(m.group(1) or m.group(2))))
+            continue
+        if re.search(r"\bcompress\b", clause) and not _SESSION.search(clause):
+            continue  # "compress the rest" goes with the cancellation already read
+        if _ADD.search(clause):
+            topic = _TOPIC.search(clause[_ADD.search(clause).end() :])  # type: ignore[union-attr]
+            edits.append(Edit("add", topic=_clean(topic.group(1)) if topic else None))
+            continue
+        if _DROP.search(clause) and _SESSION.search(clause) and not _ABSOLUTE.search(clause):
+            edits.append(Edit("drop", session=current))
+            continue
+        near = _session_date(plan, current)
+        date = _parse_date(clause, near) if near else None
+        if date is not None:
+            edits.append(Edit("date", session=current, date=date))
+            continue
+        if m := _SHIFT.search(clause):
+            count = _NUMBER_WORDS.get(m.group(1)) or int(m.group(1))
+            days = count * (7 if m.group(2) == "week" else 1)
+            edits.append(Edit("date", session=current, days=days if m.group(3) == "later" else -days))
+            continue
+        length: Edit | None = None
+        if m := _DELTA.search(clause):
+            sign = 1 if m.group(2) in {"longer", "more"} else -1
+            length = Edit("length", session=current, delta=sign * int(m.group(1)))
+        elif m := _DELTA_VERB.search(clause):
+            sign = 1 if m.group(1) in {"lengthen", "longer", "extend"} else -1
+            length = Edit("length", session=current, delta=sign * int(m.group(2)))
+        elif m := _ABSOLUTE.search(clause):
+            length = Edit("length", session=current, minutes=int(m.group(1)))
+        # A topic may share the clause with a length: "make session 2 a 30-minute session about Teams".
+        rest = _ABSOLUTE.sub(" ", _DELTA.sub(" ", clause))
+        if (m := _TOPIC.search(rest)) and _clean(m.group(1)):
+            edits.append(Edit("topic", session=current, topic=_clean(m.group(1))))
+        if length is not None:
+            edits.append(length)
+    return edits
+
+
+def _hours_to_minutes(text: str) -> str:
+    """'half an hour' -> '30 minutes', 'an hour and a half' -> '90 minutes', '2 hours' -> '120 minutes'."""
+    text = re.sub(r"\b(?:an?|one)\s+hour\s+and\s+a\s+half\b", "90 minutes", text)
+    text = re.sub(r"\bhalf\s+an\s+hour\b", "30 minutes", text)
+    text = re.sub(r"\b(?:an?|one)\s+hour\b", "60 minutes", text)
+    return re.sub(r"\b(\d+)\s*hours?\b", lambda m: f"{int(m.group(1)) * 60} minutes", text)
+
+
+def looks_like_edit(text: str) -> bool:
+    """Whether a message reads as an edit to a plan ("make session 3 about Teams", "session 2 was cancelled")."""
+    q = " ".join(text.lower().split())
+    if not re.search(r"\bsession\s*\d+\b|\badd\s+(?:an?\s+|another\s+|one\s+more\s+)?session\b", q):
+        return False
+    verbs = r"\b(?:make|change|move|drop|remove|delete|add|shorten|lengthen|extend|reschedule|swap|replace|switch)\b"
+    return bool(re.search(verbs, q) or _CANCEL.search(q) or _DELTA.search(q) or _SHIFT.search(q))
+
+
+def _clean(text: str) -> str:
+    text = _FILLER.sub("", text).strip(" .,'\"")
+    text = re.sub(r"^(?:the\s+topic\s+of\s+|a\s+session\s+on\s+)", "", text)
+    return " ".join(text.split())
+
+
+def _session_date(plan: Plan, number: int | None) -> dt.date | None:
+    if number is None or not 1 <= number <= len(plan.sessions):
+        return plan.sessions[0].date if plan.sessions else None
+    return plan.sessions[number - 1].date
