@@ -157,8 +157,9 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    from coach.cohort import import_roster, plan_cohort
+    from coach.cohort import plan_cohort
     from coach.config import load_settings
+    from coach.roster import import_roster
     from coach.store import open_store
 
     settings = load_settings()

@@ -64,6 +64,16 @@ class Block:
     topic: bool = False  # teaches a junior-taught card
 
 
+def check_in() -> Block:
+    """The opening block of every session but the first."""
+    return Block("Check-in: what each of you tried since last time, and any questions", "both", 5, False, 2)
+
+
+def wrap_up() -> Block:
+    """The closing block of every session but the last."""
+    return Block("Wrap-up: one thing to try before next time, and rate the session", "both", 4, False, 0)
+
+
 @dataclass
 class Selection:
     """The mentor-taught cards chosen for the pair and the goals each one serves."""
@@ -255,6 +265,15 @@ def senior_activity(card: Card, occurrence: int) -> tuple[str, float]:
     return f"{concept.term}, told through a decision from their own career. {concept.meaning}", float(acts[0].minutes)
 
 
+def closing_reflection(mentor: str, mentee: str) -> list[str]:
+    """The reflection questions of the program's last session (also kept by a re-plan)."""
+    return [
+        f"{mentee}: what changed in how you work since session 1?",
+        f"{mentor}: what did you learn about leading and strategy from {mentee}?",
+        "Both: continue, change the focus, or close the pairing?",
+    ]
+
+
 #: Prompts that tie a session to each goal it serves; a session serving several goals varies the wording.
 GOAL_PROMPTS: tuple[tuple[str, Lead], ...] = (
     ("{mentee}, how could {titles} help you {goal}?", "mentor"),
@@ -308,9 +327,7 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
             g = goal_card.activities[0]
             blocks.append(Block(f"Goal setting: {g.description}", "both", g.minutes, True))
         else:
-            blocks.append(
-                Block("Check-in: what each of you tried since last time, and any questions", "both", 5, False, 2)
-            )
+            blocks.append(check_in())
         for card in topics:
             acts = card.activities
             if card.id in repeat:  # a session that practises an earlier topic uses its hands-on parts
@@ -324,9 +341,7 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
             c = closing.activities[0]
             blocks.append(Block(f"Review of progress and next steps: {c.description}", "both", c.minutes, True))
         else:
-            blocks.append(
-                Block("Wrap-up: one thing to try before next time, and rate the session", "both", 4, False, 0)
-            )
+            blocks.append(wrap_up())
         # Many topics in a very short session: teach them as one quick tour rather than crumbs.
         if len([b for b in blocks if b.mandatory]) > prog.minutes // 2:
             at = next(k for k, b in enumerate(blocks) if b.topic)
@@ -388,11 +403,7 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
 
         nxt = session_date(prog.start, prog.cadence, i + 1)
         reflection = (
-            [
-                f"{mentee}: what changed in how you work since session 1?",
-                f"{mentor}: what did you learn about leading and strategy from {mentee}?",
-                "Both: continue, change the focus, or close the pairing?",
-            ]
+            closing_reflection(mentor, mentee)
             if last
             else [
                 f"{mentee}: one thing to try before {nxt.strftime('%d %b')} ({', '.join(c.title.lower() for c in topics)})",

@@ -334,7 +334,7 @@ def cohort_import(roster: str, name: str | None) -> None:
     mentee_role, goals (';'-separated), comfort (optional, e.g. 'generative-ai=1;social-media=2'),
     sessions, minutes, cadence (weekly|biweekly|monthly), start (YYYY-MM-DD).
     """
-    from coach.cohort import import_roster
+    from coach.roster import import_roster
 
     ids = import_roster(_settings(), roster, name)
     click.echo(f"imported {len(ids)} pairs into cohort {name or Path(roster).stem!r}")

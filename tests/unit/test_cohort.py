@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from coach.cli import cli
-from coach.cohort import COLUMNS, import_roster, parse_roster
 from coach.config import load_settings
 from coach.errors import InputError, InputErrors
+from coach.roster import COLUMNS, import_roster, parse_roster
 
 GOOD = {
     "mentor_name": "Priya Shah",
@@ -326,8 +326,8 @@ def _only_expected_check_errors(plan, pair, kb) -> None:
 
 
 def test_replan_keeps_held_and_refits_cancelled_topics(planning, shared_retriever) -> None:
-    from coach.cohort import check_replan, replan_pair
     from coach.models import MENTOR_DOMAINS
+    from coach.replan import check_replan, replan_pair
 
     kb = shared_retriever.kb
     pid, pair = _planned_example(planning, shared_retriever)
@@ -352,7 +352,7 @@ def test_replan_keeps_held_and_refits_cancelled_topics(planning, shared_retrieve
 
 def test_replan_moves_kickoff_when_session_one_is_cancelled(planning, shared_retriever) -> None:
     from coach.checks import KICKOFF_CARD
-    from coach.cohort import check_replan, replan_pair
+    from coach.replan import check_replan, replan_pair
 
     pid, pair = _planned_example(planning, shared_retriever)
     old = planning.get_plan(pid).plan
@@ -367,7 +367,7 @@ def test_replan_moves_kickoff_when_session_one_is_cancelled(planning, shared_ret
 
 
 def test_replan_takes_the_new_date_of_a_moved_session(planning, shared_retriever) -> None:
-    from coach.cohort import replan_pair
+    from coach.replan import replan_pair
 
     pid, _ = _planned_example(planning, shared_retriever)
     planning.log_session(pid, 4, "moved", dt.date(2026, 3, 2))
@@ -378,7 +378,7 @@ def test_replan_takes_the_new_date_of_a_moved_session(planning, shared_retriever
 
 
 def test_replan_refuses_when_there_is_nothing_to_do(planning, shared_retriever) -> None:
-    from coach.cohort import replan_pair
+    from coach.replan import replan_pair
 
     pid, _ = _planned_example(planning, shared_retriever)
     with pytest.raises(InputError, match="a cancelled or moved session"):
