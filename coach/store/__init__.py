@@ -15,6 +15,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from coach.store.database import BUSY_TIMEOUT_MS, HEAD_REVISION, MIGRATIONS_DIR, WRITE_ATTEMPTS, database_url
+from coach.store.matches import MatchRepository
 from coach.store.pairs import ID_PATTERN, PairInfo, PlanVersion, new_pair_id
 from coach.store.reports import ReportRepository
 from coach.store.runs import RunRepository
@@ -66,8 +67,8 @@ __all__ = [
 ]
 
 
-class Store(SessionRepository, RunRepository, ReportRepository):
-    """Repository functions over one database (pairs and plans, sessions and feedback, runs, reports)."""
+class Store(MatchRepository, SessionRepository, RunRepository, ReportRepository):
+    """Repository functions over one database (pairs and plans, sessions and feedback, runs, reports, matches)."""
 
 
 _STORES: dict[str, Store] = {}

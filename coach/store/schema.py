@@ -160,4 +160,7 @@ PAIR_TABLES: dict[str, str] = {
     "session_records": "pair_id",
     "feedback": "pair_id",
     "eval_runs": "pair_id",
+    # coach/store/matches.py
+    "match_links": "pair_id",
+    "fit_answers": "pair_id",
 }

@@ -284,7 +284,8 @@ def test_database_constraints_back_the_checks(store) -> None:
 
 
 def _fill(store, pair: Pair) -> str:
-    pid = store.add_pair(pair, cohort="c1")
+    pid = store.add_matched_pairs([pair], [("j1", "s1")], cohort="c1")[0]  # as `coach match --publish` stores it
+    store.record_fit(pid, "mentee", "still-deciding", "early days")
     store.save_plan(pid, make_plan(pair, "a"), "generated")
     store.save_plan(pid, make_plan(pair, "b"), "re-planned")
     store.log_session(pid, 1, "held", dt.date(2026, 1, 12), "n", {"mentor": (4, "x"), "mentee": (5, "y")})
@@ -306,7 +307,15 @@ def test_delete_removes_every_row_of_the_pair(store) -> None:
 
     pid, counts = store.delete_pair(gone[:8])
     assert pid == gone
-    assert counts == {"feedback": 2, "session_records": 2, "plans": 2, "eval_runs": 1, "pairs": 1}
+    assert counts == {
+        "feedback": 2,
+        "session_records": 2,
+        "plans": 2,
+        "eval_runs": 1,
+        "pairs": 1,
+        "match_links": 1,
+        "fit_answers": 1,
+    }
 
     with store.engine.connect() as conn:
         for name, column in PAIR_TABLES.items():
@@ -346,6 +355,10 @@ def test_export_holds_all_of_the_pairs_data(store) -> None:
         ("mentor", 4, "x"),
     ]
     assert len(data["eval_runs"]) == 1
+    assert data["match"] == {"cohort": "c1", "mentor": "j1", "mentee": "s1"}
+    assert [(a["side"], a["answer"], a["note"]) for a in data["fit_answers"]] == [
+        ("mentee", "still-deciding", "early days")
+    ]
     assert other not in json.dumps(data)
 
 
