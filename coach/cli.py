@@ -21,6 +21,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "revise": "coach.llm_cli:revise",
     "eval": "coach.eval_cli:eval_cmd",
     "ui": "coach.ui_cli:ui",
+    "match": "coach.match_cli:match",
 }
 
 
@@ -86,6 +87,7 @@ LAZY_HELP: dict[str, str] = {
     "revise": "Edit a plan in words; the result must pass the plan checks.",
     "eval": "Score plans and answers against the eval cases; gate on thresholds.",
     "ui": "Start the web app (Coach, Plan, Knowledge, Program, Evals).",
+    "match": "Propose the best pairs from a people file, with reasons (SPEC 9); --publish stores them.",
 }
 
 
