@@ -1,0 +1,172 @@
+"""Hostile input: time and peak memory per input, and chat latency while heavy requests run.
+
+    .venv/bin/python benchmarks/hostile.py [--chats 30] [--skip-app]
+
+Each CLI input runs in its own process, so its peak RSS is its own. The app part launches `coach ui`
+on a loopback port, measures chat p50/p95 when quiet, then again while four heavy requests
+(two 1 MB revision texts, two real revisions, each in a loop) run at the same time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "unit")]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+PEAK = (
+    "import atexit, resource, sys\n"
+    "atexit.register(lambda: sys.stderr.write('PEAK_KB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    "sys.argv = ['coach', *sys.argv[1:]]\n"
+    "from coach.cli import cli\n"
+    "cli()\n"
+)
+QUESTIONS = ["Explain phishing simply", "How do I start with ChatGPT?", "What is a Slack channel for?"]
+
+
+def run_cli(args: list[str], home: Path) -> tuple[int, float, int]:
+    """Exit code, wall seconds and peak RSS (MB) of one CLI run in its own process."""
+    env = {**os.environ, "COACH_HOME": str(home)}
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", PEAK, *args], capture_output=True, text=True, env=env, timeout=600)
+    wall = time.perf_counter() - start
+    peak = int(proc.stderr.rsplit("PEAK_KB=", 1)[1].split()[0]) // 1024 if "PEAK_KB=" in proc.stderr else -1
+    return proc.returncode, wall, peak
+
+
+def cli_inputs(tmp: Path) -> None:
+    """Print one line per hostile CLI input."""
+    from test_hostile_input import alias_bomb, deep
+
+    home = tmp / "cli-home"
+    files = {
+        "alias bomb (650 bytes), pair add": ("bomb.yaml", alias_bomb(), ["pair", "add"]),
+        "nesting 3,000 deep, plan": ("deep.yaml", deep(3000), ["plan", "--pair"]),
+        "10 MB goal, pair add": (
+            "huge.yaml",
+            "mentor: {name: A, role: B}\n"
+            f"mentee: {{name: C, role: D, goals: ['{'x' * 10_000_000}']}}\n"
+            "program: {sessions: 4, minutes: 60, cadence: weekly, start: 2027-01-04}\n",
+            ["pair", "add"],
+        ),
+    }
+    for label, (name, text, args) in files.items():
+        path = tmp / name
+        path.write_text(text)
+        code, wall, peak = run_cli([*args, str(path)], home)
+        print(f"{label:<40} exit {code}  {wall:6.2f} s  peak {peak:5d} MB  ({len(text.encode()):,} bytes)")
+    plan = tmp / "plan.json"
+    subprocess.run(
+        [sys.executable, "-m", "coach.cli", "plan", "--pair", str(ROOT / "examples" / "pair.yaml"), "--format", "json"],
+        stdout=plan.open("w"),
+        check=True,
+        env={**os.environ, "COACH_HOME": str(home)},
+    )
+    for size in (1_000, 100_000, 1_000_000):
+        text = ("make session 2 shorter and cut " * (size // 31 + 1))[:size]
+        code, wall, peak = run_cli(["revise", "--plan", str(plan), text], home)
+        print(f"{f'revision text of {size:,} chars':<40} exit {code}  {wall:6.2f} s  peak {peak:5d} MB")
+
+
+def chat_latencies(url: str, n: int) -> list[float]:
+    """Wall seconds of `n` chat requests, one after another."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    out = []
+    for i in range(n):
+        start = time.perf_counter()
+        client.predict(QUESTIONS[i % len(QUESTIONS)], [], "mentor", "example", api_name="/chat")
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def heavy_loop(url: str, plan: dict, pair: dict, stop: threading.Event, kind: str, done: list[str]) -> None:
+    """Send heavy requests until told to stop."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    while not stop.is_set():
+        try:
+            text = "make it shorter " * 65_000 if kind == "1 MB revision" else "make session 2 about Teams"
+            client.predict(plan, pair, "Whole plan", text, api_name="/revise_plan")
+            done.append(kind)
+        except Exception as exc:  # the figure is the chat latency; a refused heavy request is fine
+            done.append(f"{kind}: {type(exc).__name__}")
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def app_under_load(tmp: Path, chats: int) -> None:
+    """Print chat p50/p95 quiet and with four heavy requests running."""
+    from uiapp import launch, stop
+
+    from coach.config import load_settings
+    from coach.index import build_index
+
+    index_home = tmp / "index-home"
+    os.environ["COACH_HOME"] = str(index_home)
+    build_index(load_settings())
+    app = launch(tmp / "app", index_home, None, None)
+    try:
+        cmd = ["plan", "--pair", str(ROOT / "examples" / "pair.yaml"), "--format", "json"]
+        plan = json.loads(
+            subprocess.run([sys.executable, "-m", "coach.cli", *cmd], capture_output=True, text=True, check=True).stdout
+        )
+        import yaml
+
+        pair = yaml.safe_load((ROOT / "examples" / "pair.yaml").read_text())
+        pair["program"]["start"] = str(pair["program"]["start"])
+        chat_latencies(app.url, 3)  # warm up
+        quiet = chat_latencies(app.url, chats)
+        print(f"chat quiet:        p50 {statistics.median(quiet) * 1000:7.0f} ms  p95 {p95(quiet) * 1000:7.0f} ms")
+        stop_event = threading.Event()
+        done: list[str] = []
+        threads = [
+            threading.Thread(target=heavy_loop, args=(app.url, plan, pair, stop_event, kind, done), daemon=True)
+            for kind in ("1 MB revision", "1 MB revision", "real revision", "real revision")
+        ]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        loaded = chat_latencies(app.url, chats)
+        stop_event.set()
+        print(f"chat with 4 heavy: p50 {statistics.median(loaded) * 1000:7.0f} ms  p95 {p95(loaded) * 1000:7.0f} ms")
+        print(f"ratio p95 loaded / quiet: {p95(loaded) / p95(quiet):.2f} (target <= 2.0)")
+        print(
+            f"heavy requests finished meanwhile: {len(done)} ({', '.join(f'{k}: {done.count(k)}' for k in sorted(set(done)))})"
+        )
+    finally:
+        stop(app)
+
+
+def main() -> None:
+    """Print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chats", type=int, default=30)
+    parser.add_argument("--skip-app", action="store_true", help="only the CLI inputs")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="hostile-"))
+    try:
+        cli_inputs(tmp)
+        if not args.skip_app:
+            app_under_load(tmp, args.chats)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
