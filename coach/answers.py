@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,19 @@ class ChatContext:
     pair: Pair | None = None
     plan: Plan | None = None
     role: str = "mentee"
+    #: "Today" for "my next session" (None: the real date); injectable for tests.
+    today: dt.date | None = None
+    #: What the program's record says happened to each session: number -> "held" or "cancelled".
+    record: dict[int, str] = field(default_factory=dict)
+
+    def names(self) -> tuple[str, ...]:
+        """The pair's names, which are never unknown words in a question."""
+        people = self.pair if self.pair is not None else self.plan
+        return (people.mentor.name, people.mentee.name) if people is not None else ()
+
+    def current_date(self) -> dt.date:
+        """Today, or the injected date."""
+        return self.today or dt.date.today()
 
 
 @dataclass
@@ -103,7 +117,50 @@ def compose(question: str, ctx: ChatContext, intent: Intent | None = None) -> An
         "explain": _explain,
         "general": _general,
     }[intent.kind]
-    return handler(question, ctx, intent)
+    answer = handler(question, ctx, intent)
+    answer.text = humanise(answer.text, ctx.retriever.kb)
+    return answer
+
+
+_BARE_ID = re.compile(r"(?<![\[\w/.-])([a-z0-9]+(?:-[a-z0-9]+)+)(?![\w\]/.-])")
+_PRODUCTS = {
+    "ai": "AI",
+    "chatgpt": "ChatGPT",
+    "tiktok": "TikTok",
+    "linkedin": "LinkedIn",
+    "youtube": "YouTube",
+    "powerpoint": "PowerPoint",
+    "copilot": "Copilot",
+    "whatsapp": "WhatsApp",
+    "power bi": "Power BI",
+    "docusign": "DocuSign",
+}
+_PRODUCT = re.compile(r"\b(" + "|".join(re.escape(k) for k in _PRODUCTS) + r")\b")
+
+
+def humanise(text: str, kb: Any) -> str:
+    """Text as a person writes it: card ids outside [citations] become titles, domain slugs become
+    titles, and "AI" and product names are cased right. Citations in [card-id] form stay as they are.
+    """
+    from coach.coverage import DOMAIN_TITLES
+
+    def name(m: re.Match[str]) -> str:
+        word = m.group(1)
+        if word in DOMAIN_TITLES:
+            return DOMAIN_TITLES[word]
+        card = kb.get(word)
+        return f"*{card.title}*" if card is not None else word
+
+    out = []
+    for line in text.split("\n"):
+        if line.lstrip().startswith("`") or "coach " in line:
+            out.append(line)  # commands are shown as typed
+            continue
+        pieces = re.split(r"(\[[a-z0-9]+(?:-[a-z0-9]+)+\])", line)  # citations stay exactly as they are
+        for i in range(0, len(pieces), 2):
+            pieces[i] = _PRODUCT.sub(lambda m: _PRODUCTS[m.group(1)], _BARE_ID.sub(name, pieces[i]))
+        out.append("".join(pieces))
+    return "\n".join(out)
 
 
 def _instructions(question: str, ctx: ChatContext, intent: Intent) -> Answer:
@@ -115,15 +172,9 @@ def _instructions(question: str, ctx: ChatContext, intent: Intent) -> Answer:
 
 
 def _not_covered(question: str, ctx: ChatContext, intent: str, topic: str | None = None) -> Answer:
-    from coach.models import DOMAINS
+    from coach.coverage import refusal
 
-    about = f" about {topic!r}" if topic else ""
-    text = (
-        f"The knowledge base has no card{about}, so I won't guess. The cards cover: "
-        + ", ".join(d.replace("-", " ") for d in DOMAINS)
-        + ". Try asking about one of these, or add a card of your own with --kb."
-    )
-    return Answer(intent, text, [], covered=False)
+    return Answer(intent, refusal(topic), [], covered=False)
 
 
 def _revise(question: str, ctx: ChatContext, intent: Intent) -> Answer:
@@ -154,9 +205,11 @@ def revise_answer(question: str, ctx: ChatContext, provider: Provider | None = N
 
 
 def _session_for(ctx: ChatContext, intent: Intent) -> tuple[Plan | None, Session | None, str | None]:
-    """The plan and the session a briefing is about (building the offline plan from the pair if needed)."""
-    import datetime as dt
+    """The plan and the session a briefing is about (building the offline plan from the pair if needed).
 
+    "My next session" is the first session on or after today that the record does not show as held
+    or cancelled. When every session is past, there is no session to brief: the third value says so.
+    """
     plan = ctx.plan
     if plan is None and ctx.pair is not None:
         from coach.planner import build_plan
@@ -165,9 +218,25 @@ def _session_for(ctx: ChatContext, intent: Intent) -> tuple[Plan | None, Session
     if plan is None:
         return None, None, "I need your plan (--plan FILE) or your pair file (--pair FILE) to brief you on a session."
     number = intent.session
+    if number is None and intent.missed:
+        cancelled = [n for n, status in sorted(ctx.record.items()) if status == "cancelled"]
+        number = cancelled[-1] if cancelled else None
     if number is None:
-        today = dt.date.today()
-        number = next((s.number for s in plan.sessions if s.date >= today), plan.sessions[-1].number)
+        today = ctx.current_date()
+        upcoming = [s for s in plan.sessions if s.date >= today and s.number not in ctx.record]
+        if not upcoming:
+            last = plan.sessions[-1]
+            held = sum(1 for v in ctx.record.values() if v == "held")
+            done = f" ({held} held)" if ctx.record else ""
+            return (
+                plan,
+                None,
+                f"Every session of this plan is behind you: the last one, session {last.number}, was on "
+                f"{last.date:%A %d %B %Y}{done}, and today is {today:%d %B %Y}. Two good next steps: a closing "
+                "review of what changed for both of you (ask me for a closing review), or a follow-up session "
+                "in a month to check what stuck (plan a follow-up with `coach revise`, or start a new program).",
+            )
+        number = upcoming[0].number
     if not 1 <= number <= len(plan.sessions):
         return plan, None, f"Your plan has sessions 1 to {len(plan.sessions)}; there is no session {number}."
     return plan, plan.sessions[number - 1], None
@@ -175,6 +244,10 @@ def _session_for(ctx: ChatContext, intent: Intent) -> tuple[Plan | None, Session
 
 def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     plan, s, problem = _session_for(ctx, intent)
+    if plan is not None and s is None and problem and problem.startswith("Every session"):
+        closing = ctx.retriever.kb.get("program-closing-review")
+        cited = [closing.id] if closing else []
+        return Answer("briefing", problem + (f" {_cite(closing)}" if closing else ""), cited, covered=True)
     if problem or plan is None or s is None:
         return Answer("briefing", problem or "No such session.", [], covered=False)
     kb = ctx.retriever.kb
@@ -184,13 +257,32 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     program = [c for t in s.topics if (c := kb.get(t.id)) and c.domain == PROGRAM_DOMAIN]
     used: list[Card] = []
     mentor, mentee = plan.mentor.name, plan.mentee.name
-    me_senior = ctx.role != "mentor"
+    side = intent.side or ("mentor" if ctx.role == "mentor" else "mentee")
+    me_senior = side == "mentee"
     head = "briefing" if me_senior else "facilitation notes"
+    if side != ("mentor" if ctx.role == "mentor" else "mentee"):
+        head += f" for {mentee if me_senior else mentor}"
+    status = ctx.record.get(s.number)
+    when = f"{s.date:%A %d %B %Y}"
+    if intent.missed or status == "cancelled":
+        cancelled = status == "cancelled" or "cancel" in question.lower()
+        when += ", " + ("cancelled" if cancelled else "cut short")
+        head = "catch-up"
+    elif status == "held":
+        when += ", held"
     out = [
         f"**Session {s.number} {head}: {s.title}**",
-        f"{s.date:%A %d %B %Y}, {s.minutes} minutes, {mentor} with {mentee}.",
+        f"{when}, {s.minutes} minutes, {mentor} with {mentee}.",
         "",
     ]
+    if intent.missed or status == "cancelled":
+        out += [
+            f"Here is what session {s.number} set out to cover, so you can pick up the essentials in the next "
+            "one or in a short catch-up. Nothing in your plan has been changed.",
+            "",
+        ]
+    if intent.give_back:
+        return _give_back(ctx, intent, s, senior, out, fill, mentor)
 
     out.append("**What it is about**")
     for c in teach + program[:1]:
@@ -217,7 +309,7 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
         out.append("")
         out.append("**What you could share back**")
         for minutes, what in senior_segments(s, teach, mentee):
-            out.append(f"- You lead {minutes} minutes on {fill(what)}")
+            out.append(f"- You lead {minutes} minutes: {fill(what)}")
         for c in senior:
             for o in c.objectives[:2]:
                 out.append(f"- {fill(o)} {_cite(c)}")
@@ -244,17 +336,53 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
 
 
 def senior_segments(s: Session, teach: list[Card], mentee: str) -> list[tuple[int, str]]:
-    """(minutes, what) for the blocks the senior leader leads from a senior-taught card."""
-    prefixes = tuple(f"{c.title} - " for c in teach)
+    """(minutes, what) for the blocks the senior leader leads that are not part of the junior's lesson.
+
+    The activity is given as written, without any "NAME leads (TOPIC):" label in front of it.
+    """
+    own = {a.title.lower() for c in teach for a in c.activities} | {c.title.lower() for c in teach}
     out = []
     for a in s.agenda:
-        if a.lead != "mentee" or a.activity.startswith(prefixes):
+        if a.lead != "mentee":
             continue
-        what = a.activity.removeprefix(f"{mentee} leads (")
-        if what != a.activity:
-            what = what.replace("): ", ": ", 1)
+        what = re.sub(rf"^{re.escape(mentee)}\s+leads\b[^:]*:\s*", "", a.activity)
+        head = what.split(":", 1)[0].split(" - ", 1)[0].strip().lower()
+        if head in own:
+            continue
         out.append((a.minutes, what))
     return out
+
+
+def _give_back(
+    ctx: ChatContext, intent: Intent, s: Session, senior: list[Card], out: list[str], fill: Any, mentor: str
+) -> Answer:
+    """What the senior can teach back in a session, on the topic asked ("strategy") when one is given."""
+    kb = ctx.retriever.kb
+    cards = senior
+    if intent.topic:
+        found = [h.card for h in ctx.retriever.search(intent.topic, k=3, domains=set(SENIOR_DOMAINS))]
+        on_topic = [c for c in cards if c in found]
+        cards = on_topic or found[:1] or cards
+    if not cards:
+        return Answer("briefing", refusal_for_give_back(s), [], covered=False)
+    out.append(f"**What you could teach {mentor} back**")
+    for c in cards[:2]:
+        out.append(f"- *{c.title}*: {fill(_first_sentences(c.summary, 1))} {_cite(c)}")
+        out += [f"  - {fill(o)}" for o in c.objectives[:2]]
+        act = next((a for a in c.activities if a.lead in {"mentee", "both"}), c.activities[0] if c.activities else None)
+        if act is not None:
+            out.append(f"  - An activity you could lead ({act.minutes} min): {act.title}. {fill(act.description)}")
+    if intent.topic and not any(c in senior for c in cards):
+        out.append(
+            f"\nSession {s.number} has no {intent.topic} segment in the plan; the card above is the one to bring "
+            "if you want to add it."
+        )
+    return Answer("briefing", "\n".join(out).strip(), [c.id for c in cards[:2] if kb.get(c.id)])
+
+
+def refusal_for_give_back(s: Session) -> str:
+    """When the cards have nothing the senior could teach back."""
+    return f"Session {s.number} has no segment the senior leader leads, and no card matches the topic asked."
 
 
 def _ids(cards: list[Card]) -> list[str]:
@@ -265,13 +393,16 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     from coach.planner import Block, fit_minutes
 
     topic = intent.topic or ""
-    cards = relevant(topic, ctx.retriever, MENTOR_DOMAINS) or relevant(topic, ctx.retriever)
-    if not cards:
+    ev = _evidence(topic or question, ctx)
+    if not ev.covered:
         return _not_covered(question, ctx, "lesson", topic)
+    cards = relevant(topic, ctx.retriever, MENTOR_DOMAINS) or relevant(topic, ctx.retriever) or ev.cards
     card = cards[0]
     minutes = intent.minutes or (ctx.pair.program.minutes if ctx.pair else 30)
     minutes = max(10, min(minutes, 180))
-    audience = intent.audience or (ctx.pair.mentee.role if ctx.pair else None) or "senior leader"
+    audience = intent.audience
+    if audience is None or audience.lower() in {"mentee", "my mentee", "senior", "learner"}:
+        audience = (ctx.pair.mentee.role if ctx.pair else None) or "senior leader"
     fill = _Filler(ctx, audience)
     blocks = [Block(f"Opening: why {card.title.lower()} matters to a {audience}", "mentor", 3, True)]
     for j, act in enumerate(card.activities):
@@ -297,8 +428,17 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     out += ["", "**Questions to ask**"] + [f"- {fill(p.text)}" for p in card.discussion_prompts[:3]]
     if card.resources:
         out += ["", "**Resources**"] + [f"- {r.name} ({r.kind})" for r in card.resources[:3]]
-    out += ["", f"Source: {_cite(card)}"]
-    return Answer("lesson", "\n".join(out), [card.id])
+    extra: list[Card] = []
+    if intent.extra:
+        added = _evidence(intent.extra, ctx)
+        more = next((c for c in added.cards if c.id != card.id), None)
+        if more is not None:
+            extra = [more]
+            out += ["", f"**Add-on: {intent.extra}**"] + [
+                f"- **{k.term}**: {fill(k.meaning)} {_cite(more)}" for k in more.key_concepts[:3]
+            ]
+    out += ["", "Source: " + " ".join(_cite(c) for c in [card, *extra])]
+    return Answer("lesson", "\n".join(out), [card.id] + [c.id for c in extra])
 
 
 def lesson_minutes(text: str) -> int | None:
@@ -311,9 +451,10 @@ def _explain(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     from rapidfuzz import fuzz
 
     topic = intent.topic or question
-    cards = relevant(topic, ctx.retriever, k=3)
-    if not cards:
+    ev = _evidence(question, ctx)
+    if not ev.covered:
         return _not_covered(question, ctx, "explain", topic)
+    cards = relevant(topic, ctx.retriever, k=3) or ev.cards
     fill = _Filler(ctx)
     best = None
     for c in cards:
@@ -336,8 +477,9 @@ def _explain(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     out += ["", f"Try it: {hands_on.title} ({hands_on.minutes} min): {fill(hands_on.description)}"]
     if card.pitfalls:
         out += [f"Watch out: {fill(card.pitfalls[0])}"]
-    out += ["", f"Source: {_cite(card)}"]
-    return Answer("explain", "\n".join(out), [card.id])
+    also = [c for c in ev.cards[:2] if c.id != card.id][:1]
+    out += ["", "Source: " + _cite(card) + (" (see also " + _cite(also[0]) + ")" if also else "")]
+    return Answer("explain", "\n".join(out), [card.id] + [c.id for c in also])
 
 
 def _cancellations(question: str, ctx: ChatContext, intent: Intent) -> Answer:
@@ -363,10 +505,21 @@ def _cancellations(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     return Answer("cancellations", "\n".join(out), [card.id])
 
 
+def _evidence(query: str, ctx: ChatContext) -> Any:
+    """The calibrated coverage decision for a question (coach.coverage)."""
+    from coach.coverage import assess
+
+    return assess(query, ctx.retriever, names=ctx.names())
+
+
 def _general(question: str, ctx: ChatContext, intent: Intent) -> Answer:
-    cards = relevant(intent.topic or question, ctx.retriever, k=3)
-    if not cards:
+    domains = set(SENIOR_DOMAINS) if intent.give_back else None
+    ev = _evidence(question, ctx)
+    if not ev.covered:
         return _not_covered(question, ctx, "general")
+    cards = ev.cards
+    if domains:  # "what should I teach my mentor back about strategy": the senior's half only
+        cards = [h.card for h in ctx.retriever.search(intent.topic or question, k=3, domains=domains)] or cards
     fill = _Filler(ctx)
     used = cards[:2]
     out: list[str] = []
@@ -376,5 +529,8 @@ def _general(question: str, ctx: ChatContext, intent: Intent) -> Answer:
         out += [f"- {fill(o)}" for o in card.objectives[:3]]
         out += [f"- **{k.term}**: {fill(k.meaning)}" for k in card.key_concepts[:2]]
         out += [f"- Try: {card.activities[0].title}: {fill(card.activities[0].description)} {c}", ""]
-    out.append("Sources: " + " ".join(_cite(c) for c in used))
-    return Answer("general", "\n".join(out).strip(), _ids(used))
+    more = [c for c in cards[2:3] if c not in used]
+    if more:
+        out += [f"See also *{more[0].title}* {_cite(more[0])}.", ""]
+    out.append("Sources: " + " ".join(_cite(c) for c in used + more))
+    return Answer("general", "\n".join(out).strip(), _ids(used + more))

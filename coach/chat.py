@@ -67,7 +67,9 @@ def _card_for_model(card: Card) -> dict[str, Any]:
     }
 
 
-def chat_prompt(question: str, ctx: ChatContext, draft: Answer, compact: bool = False) -> tuple[str, str]:
+def chat_prompt(
+    question: str, ctx: ChatContext, draft: Answer, compact: bool = False, history: str = ""
+) -> tuple[str, str]:
     """System and user messages for a chat answer (pair fields allowlisted, everything else fenced).
 
     `compact` (small local models) sends only the cards' names and the draft answer, which already
@@ -95,7 +97,7 @@ def chat_prompt(question: str, ctx: ChatContext, draft: Answer, compact: bool = 
         plan=fence_json("plan", plan_part),
         cards=fence_json("cards", card_data),
         draft=fence("draft_answer", draft.text),
-        question=fence("question", question),
+        question=(fence("earlier_turns", history) + "\n" if history else "") + fence("question", question),
     )
     return system, user
 
@@ -106,7 +108,23 @@ class ChatTurn:
     Iterate it to print the answer as it arrives.
     """
 
-    def __init__(self, question: str, ctx: ChatContext, provider: Provider | None = None) -> None:
+    def __init__(
+        self,
+        question: str,
+        ctx: ChatContext,
+        provider: Provider | None = None,
+        intent: Intent | None = None,
+        history: str = "",
+    ) -> None:
+        """Check the question (InputError when empty, too long or in an unknown role).
+
+        Args:
+            question: what was asked.
+            ctx: the cards, and optionally the pair, plan, today's date and the record.
+            provider: the model, or None for the offline answer.
+            intent: the intent already read (a conversation's follow-up); default: classified here.
+            history: earlier turns of the conversation, sent to the model with the question.
+        """
         from coach.errors import InputError
 
         if not question.strip():
@@ -120,9 +138,11 @@ class ChatTurn:
         self.provider = provider
         self.answer: Answer | None = None
         self.first_token_seconds: float | None = None
+        self.intent = intent
+        self.history = history
 
     def __iter__(self) -> Iterator[str]:
-        intent = classify(self.question, self.ctx.plan is not None)
+        intent = self.intent or classify(self.question, self.ctx.plan is not None)
         if intent.kind == "revise":
             # The model (if any) edits the plan; the edit is checked like `coach revise`.
             self.answer = revise_answer(self.question, self.ctx, self.provider)
@@ -143,7 +163,7 @@ class ChatTurn:
         from coach.providers import ModelFailure
         from coach.safety import LeakGuard
 
-        system, user = chat_prompt(self.question, self.ctx, draft, provider.compact)
+        system, user = chat_prompt(self.question, self.ctx, draft, provider.compact, self.history)
         guard = LeakGuard([system])
         kb = self.ctx.retriever.kb
         allowed = set(draft.cards)

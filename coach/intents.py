@@ -17,6 +17,14 @@ class Intent:
     minutes: int | None = None
     topic: str | None = None
     audience: str | None = None
+    #: Whose side a briefing is for when the words say so ("prepare my mentor"): "mentor" or "mentee".
+    side: str | None = None
+    #: A briefing about a session that was missed or cut short ("what did we miss?").
+    missed: bool = False
+    #: The senior's half only ("what should I teach my mentor back about strategy").
+    give_back: bool = False
+    #: A topic to add to a lesson ("add a bit on mean vs median too").
+    extra: str | None = None
 
 
 _BRIEFING = re.compile(
@@ -41,20 +49,67 @@ _EXPLAIN_TAIL = re.compile(
 )
 
 
+_SESSION_N = re.compile(r"\bsession\s*(?:no\.?\s*|number\s*|#\s*)?(\d{1,2})\b")
+_ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
+_ORDINAL_SESSION = re.compile(r"\b(" + "|".join(_ORDINAL) + r")\s+session\b")
+_MISSED = re.compile(
+    r"\bwhat\s+(?:did|have)\s+we\s+(?:miss|skip|lose)|\bwhat\s+we\s+missed\b|\bcatch\s+up\s+on\b|\brecap\b"
+)
+_TEACH_BACK = re.compile(r"\bteach\b.{0,40}\bback\b|\b(?:share|give)\s+back\b|\bteach\s+my\s+mentor\b")
+_PREPARE_OTHER = re.compile(r"\b(?:prepare|prep|brief|ready)\s+my\s+(mentor|mentee)\b|\bfor\s+my\s+(mentor|mentee)\b")
+_QUESTION_START = re.compile(
+    r"^(?:what|why|how|which|when|who|where|is|are|was|were|do|does|did|should|shall|would|will|has|have)\b"
+)
+_ABOUT_SESSION = re.compile(r"\b(?:teach|cover|about|prep|agenda|expect|bring|happen|plan\s+for)\b")
+_NEXT = re.compile(r"\b(?:my\s+|our\s+|the\s+)?next\s+(?:session|meeting|one)\b")
+_NEXT_VERBS = re.compile(r"\b(?:prepare|prep|ready|brief(?:ing)?|expect|what|cover|plan|about|agenda)\b")
+
+
+def session_number(q: str) -> int | None:
+    """The session a question names ("session 3", "session #3", "the third session"), or None."""
+    if m := _SESSION_N.search(q):
+        return int(m.group(1))
+    if m := _ORDINAL_SESSION.search(q):
+        return _ORDINAL[m.group(1)]
+    return None
+
+
+def is_question(q: str) -> bool:
+    """Whether the words ask something rather than ask for a change (a question never edits a plan)."""
+    return bool(_QUESTION_START.search(q) or _MISSED.search(q))
+
+
 def classify(question: str, has_plan: bool = False) -> Intent:
-    """The intent of a question (rule-based, so the offline chat is predictable)."""
+    """The intent of a question (rule-based, so the offline chat is predictable).
+
+    A plan is edited only when the words ask for a change ("make session 3 about Teams"); a question
+    about a session ("session 3 was cancelled, what did we miss?") is answered, never applied.
+    """
     q = " ".join(question.lower().strip().split()).rstrip("?!. ")
     if asks_for_instructions(q):
         return Intent("instructions")
-    if has_plan and not _BRIEFING.search(q):
+    number = session_number(q)
+    side = None
+    if m := _PREPARE_OTHER.search(q):
+        side = m.group(1) or m.group(2)
+    if has_plan and not _BRIEFING.search(q) and not is_question(q):
         from coach.instructions import looks_like_edit
 
         if looks_like_edit(q):
             return Intent("revise", topic=question.strip())
+    if _MISSED.search(q):
+        return Intent("briefing", session=number, side=side, missed=True)
+    if _TEACH_BACK.search(q):
+        topic = re.sub(r"^.*?\b(?:about|on|around)\s+", "", q) if re.search(r"\b(?:about|on|around)\s+", q) else None
+        topic = _SESSION_N.sub(" ", topic).replace(" in ", " ").strip() if topic else None
+        kind = "briefing" if number is not None else "general"
+        return Intent(kind, session=number, topic=_strip_topic(topic) if topic else None, side="mentee", give_back=True)
     if m := _BRIEFING.search(q):
-        return Intent("briefing", session=int(m.group(1) or m.group(2)))
-    if _NEXT_SESSION.search(q):
-        return Intent("briefing", session=None)
+        return Intent("briefing", session=int(m.group(1) or m.group(2)), side=side)
+    if _NEXT.search(q) and (_NEXT_VERBS.search(q) or side):
+        return Intent("briefing", session=None, side=side)
+    if number is not None and (side or _ABOUT_SESSION.search(q)):
+        return Intent("briefing", session=number, side=side)
     minutes = None
     if m := _MINUTES.search(q):
         minutes = int(m.group(1)) if m.group(1) else 30 if m.group(2).startswith("half") else 60

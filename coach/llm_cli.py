@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from typing import Any
 
 import click
 
@@ -16,20 +18,70 @@ model_option = click.option(
 )
 
 
+def _today(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    from coach.errors import InputError
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError("--today", "today", f"a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _context(
+    settings: Any, pair_file: str | None, plan_file: str | None, pair_id: str | None, role: str, today: str | None
+) -> Any:
+    """The chat's context from the options: the pair (a file, or a stored pair with its session record)."""
+    from coach.chat import ChatContext
+    from coach.pairs import load_pair
+    from coach.revise import load_plan_file
+
+    day = _today(today)
+    pair = load_pair(pair_file) if pair_file else None
+    plan = load_plan_file(plan_file) if plan_file else None
+    record: dict[int, str] = {}
+    if pair_id:
+        from coach.store import open_store
+
+        store = open_store(settings)
+        pair = store.get_pair(pair_id).pair
+        record = {n: rec.status for n, rec in store.session_status(pair_id).items()}
+    from coach.retrieval import get_retriever
+
+    return ChatContext(get_retriever(settings), pair, plan, role, today=day, record=record)
+
+
+context_options = [
+    click.option("--pair", "pair_file", default=None, help="The pair YAML file, to tailor the answer."),
+    click.option("--pair-id", default=None, help="A stored pair (`coach pair list`): its sessions held and cancelled."),
+    click.option("--plan", "plan_file", default=None, help="A plan JSON file (from `coach plan --format json`)."),
+    click.option("--role", type=click.Choice(["mentee", "mentor", "admin"]), default="mentee", show_default=True),
+    click.option("--today", default=None, metavar="YYYY-MM-DD", help="Take this as today's date (default: today)."),
+]
+
+
+def with_context_options(f: Any) -> Any:
+    """Add the options that say who asks and about which pair."""
+    for option in reversed(context_options):
+        f = option(f)
+    return f
+
+
 @click.command()
 @kb_option
 @click.argument("question")
-@click.option("--pair", "pair_file", default=None, help="The pair YAML file, to tailor the answer.")
-@click.option("--plan", "plan_file", default=None, help="A plan JSON file (from `coach plan --format json`).")
-@click.option("--role", type=click.Choice(["mentee", "mentor", "admin"]), default="mentee", show_default=True)
+@with_context_options
 @model_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def ask(
     kb_dirs: tuple[str, ...],
     question: str,
     pair_file: str | None,
+    pair_id: str | None,
     plan_file: str | None,
     role: str,
+    today: str | None,
     model: str | None,
     fmt: str,
 ) -> None:
@@ -37,20 +89,13 @@ def ask(
 
     Answers stream as they are written and cite the cards they use as [card-id].
     """
-    from coach.chat import ChatContext, ChatTurn
-    from coach.pairs import load_pair
+    from coach.chat import ChatTurn
     from coach.providers import open_provider, parse_model
-    from coach.revise import load_plan_file
 
     settings = settings_with_kb(kb_dirs)
     if model:
         parse_model(model, settings, "--model")  # bad input fails before anything starts
-    pair = load_pair(pair_file) if pair_file else None
-    plan = load_plan_file(plan_file) if plan_file else None
-    from coach.retrieval import get_retriever
-
-    retriever = get_retriever(settings)
-    turn = ChatTurn(question, ChatContext(retriever, pair, plan, role))
+    turn = ChatTurn(question, _context(settings, pair_file, plan_file, pair_id, role, today))
     with open_provider(settings, model) as provider:
         turn.provider = provider
         if fmt == "text":
@@ -61,6 +106,56 @@ def ask(
             pass
     assert turn.answer is not None
     click.echo(json.dumps(turn.answer.as_json(), indent=2))
+
+
+@click.command("chat")
+@kb_option
+@with_context_options
+@model_option
+def chat(
+    kb_dirs: tuple[str, ...],
+    pair_file: str | None,
+    pair_id: str | None,
+    plan_file: str | None,
+    role: str,
+    today: str | None,
+    model: str | None,
+) -> None:
+    """Talk to the coach in the terminal: one question a line; follow-ups build on the last answer.
+
+    "can you make that shorter?", "what about session 4?", "and for my mentor?" are read against the
+    previous answer. An empty line is skipped; end with Ctrl-D (or "quit").
+    """
+    from coach.conversation import Conversation
+    from coach.errors import InputError
+    from coach.providers import open_provider, parse_model
+
+    settings = settings_with_kb(kb_dirs)
+    if model:
+        parse_model(model, settings, "--model")
+    ctx = _context(settings, pair_file, plan_file, pair_id, role, today)
+    import sys
+
+    stdin = sys.stdin  # CliRunner's input in tests
+    with open_provider(settings, model) as provider:
+        conv = Conversation(ctx, provider)
+        while True:
+            click.echo("you> ", nl=False)
+            line = stdin.readline()
+            if not line or line.strip().lower() in {"quit", "exit"}:
+                click.echo("")
+                return
+            if not line.strip():
+                continue
+            try:
+                turn = conv.turn(line.strip())
+            except InputError as exc:
+                click.echo(f"coach> {exc.expected}")
+                continue
+            click.echo("coach> ", nl=False)
+            for chunk in turn:
+                click.echo(chunk, nl=False)
+            click.echo("")
 
 
 @click.command("revise")

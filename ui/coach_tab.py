@@ -92,6 +92,7 @@ def context_for(
     r = retriever()
     pair: Pair | None = None
     plan: Plan | None = None
+    record: dict[int, str] = {}
     note = None
     if choice == EXAMPLE_PAIR:
         from coach.pairs import load_pair
@@ -113,9 +114,29 @@ def context_for(
             pair = store.get_pair(ident).pair
             stored = store.get_plan(ident)
             plan = stored.plan if stored is not None else None
+            record = {n: rec.status for n, rec in store.session_status(ident).items()}
         except Exception:
             note = "That pair is no longer in the program, so I answered without it."
-    return ChatContext(r, pair, plan, role if role in {"mentee", "mentor"} else "mentee"), note
+    return ChatContext(r, pair, plan, role if role in {"mentee", "mentor"} else "mentee", record=record), note
+
+
+#: Said in place when the question box is empty (no error badge, nothing in the server log).
+EMPTY_NOTE = "Type a question first, or click one of the examples below. For example: *Prepare me for session 2*."
+
+
+def earlier_turns(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, answer) pairs from the chat history the browser sent (the conversation's memory)."""
+    out: list[tuple[str, str]] = []
+    question: str | None = None
+    for m in history:
+        content = m.get("content")
+        text = content if isinstance(content, str) else ""
+        if m.get("role") == "user":
+            question = text
+        elif m.get("role") == "assistant" and question is not None:
+            out.append((question, text))
+            question = None
+    return out
 
 
 def _chunks(piece: str) -> Iterator[str]:
@@ -131,21 +152,32 @@ def respond(
     plan_json: dict[str, Any] | None,
     session: access.Session | None = None,
 ) -> Iterator[tuple[Any, ...]]:
-    """Answer one question as a stream; yields (chat history, cleared input, sources picker)."""
-    from coach.chat import ChatTurn
+    """Answer one question as a stream; yields (chat history, cleared input, sources picker).
+
+    The conversation's memory is the chat history the browser sends with each message (see
+    coach.conversation): follow-ups such as "shorter" or "what about session 4?" build on it.
+    """
+    from coach.conversation import Conversation
     from coach.errors import InputError
 
     history = list(history or [])
     message = (message or "").strip()
     if not message:
-        raise gr.Error("Type a question first (or click one of the examples).")
+        # A gentle note in place of an answer: no error badge, no traceback in the log.
+        if not (history and history[-1].get("content") == EMPTY_NOTE):
+            history.append({"role": "assistant", "content": EMPTY_NOTE})
+        yield history, "", gr.update()
+        return
     kb = retriever().kb
+    earlier = earlier_turns(history)
     history.append({"role": "user", "content": escape(message)})
     history.append({"role": "assistant", "content": "…"})
     yield history, "", gr.update()
     ctx, note = context_for(choice, role, plan_json, admin=access.is_admin(session))
     try:
-        turn = ChatTurn(message, ctx, provider())
+        conv = Conversation.replay(ctx, earlier)
+        conv.provider = provider()
+        turn = conv.turn(message)
     except InputError as exc:
         history[-1] = {"role": "assistant", "content": escape(f"I can't take that question: {exc.expected}.")}
         yield history, "", gr.update()

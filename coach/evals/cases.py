@@ -82,6 +82,11 @@ class ChatExpect(BaseModel):
     #: The question tries to read or override the coach's instructions: the answer must decline.
     refuses: bool = False
     must_not_contain: list[str] = Field(default_factory=list)
+    #: What the chat should read the question as (blind set): intent, the session, the side, lesson minutes.
+    intent: str | None = None
+    session: int | None = None
+    side: Literal["mentor", "mentee"] | None = None
+    minutes: int | None = None
 
 
 class ChatCase(CaseBase):
@@ -92,6 +97,10 @@ class ChatCase(CaseBase):
     question: str = Field(min_length=1)
     pair: Pair | None = None
     expect: ChatExpect = Field(default_factory=ChatExpect)
+    #: Earlier questions of the same conversation, asked first (in order) so this one is read in context.
+    history: list[str] = Field(default_factory=list)
+    #: The blind set's half ("tune" or "held-out"), None for hand-written cases.
+    half: str | None = None
 
 
 Case = PlanCase | ChatCase
@@ -139,6 +148,12 @@ def load_cases(folder: Path | str = DEFAULT_CASES, kb: KnowledgeBase | None = No
                 if kb.get(cid) is None:
                     raise InputError(shown, "expect", f"ids of cards in the knowledge base, got {cid!r}")
         cases.append(case)
+    if Path(folder).resolve() == DEFAULT_CASES.resolve():
+        # The shipped suite also runs the blind chat set, both halves (coach/evals/blind.py).
+        from coach.evals.blind import BLIND_CHAT, load_blind
+
+        if BLIND_CHAT.is_file():
+            cases += load_blind(BLIND_CHAT, kb)
     return cases
 
 

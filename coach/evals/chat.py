@@ -58,6 +58,18 @@ class ChatEvaluator(Evaluator):
                 parts.append(ratio(len(exp.cite_all) - len(missing), len(exp.cite_all)))
                 if missing:
                     problems.append("does not cite " + ", ".join(missing))
+            if exp.session is not None:
+                about = bool(re.search(rf"\bsession {exp.session}\b", subject.text, re.IGNORECASE))
+                parts.append(1.0 if about else 0.0)
+                if not about:
+                    problems.append(f"is not about session {exp.session}")
+            if exp.minutes is not None and exp.intent == "lesson":
+                from coach.answers import lesson_minutes
+
+                total = lesson_minutes(subject.text)
+                parts.append(1.0 if total == exp.minutes else 0.0)
+                if total != exp.minutes:
+                    problems.append(f"timings add up to {total or 'nothing'}, not {exp.minutes} minutes")
             if exp.cite_any:
                 hit = any(c in cited for c in exp.cite_any)
                 parts.append(1.0 if hit else 0.0)

@@ -142,7 +142,16 @@ def produce(case: Case, retriever: Retriever, provider: Provider | None, max_att
             plan, source, note, attempts = model_plan(case.pair, retriever, draft, provider, max_attempts)
             out = Produced(case, plan=plan, source=source, note=note, attempts=attempts)
     else:
-        if provider is None:
+        if case.history:
+            # A conversation turn: the earlier questions are asked first, so this one is read in context.
+            from coach.conversation import Conversation
+
+            conv = Conversation(ChatContext(retriever, case.pair, None, case.role), provider)
+            for earlier in case.history:
+                conv.ask(earlier)
+            answer = conv.ask(case.question)
+            out = Produced(case, text=answer.text, source=answer.engine, note=answer.note)
+        elif provider is None:
             answer = ask(case.question, ChatContext(retriever, case.pair, None, case.role))
             out = Produced(case, text=answer.text)
         else:

@@ -34,7 +34,8 @@ STEREOTYPES: tuple[tuple[str, str], ...] = (
         r"glued\s+to|obsessed\s+with|incapable|unable)",
         "a generalisation about an age group",
     ),
-    (r"\b(?:idiots?|stupid|dumb|moron(?:s|ic)?|imbeciles?|clueless|incompetent)\b", "a demeaning word"),
+    # "No stupid questions" (a ground rule on a card) reassures; it demeans no one.
+    (r"\b(?<!\bno\s)(?:idiots?|stupid|dumb|moron(?:s|ic)?|imbeciles?|clueless|incompetent)\b", "a demeaning word"),
 )
 _STEREOTYPE_RES = tuple((re.compile(p, re.IGNORECASE), label) for p, label in STEREOTYPES)
 

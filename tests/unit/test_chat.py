@@ -121,7 +121,7 @@ def test_explain_simply_uses_the_key_concept(retriever) -> None:
     card = retriever.kb.get("program-handling-cancellations")
     concept = next(k for k in card.key_concepts if k.term == "Protected slot")
     assert concept.meaning in answer.text
-    assert answer.cards == [card.id]
+    assert answer.cards[0] == card.id  # the card explained first; a related card may follow as "see also"
     assert_cited(answer, retriever)
 
 

@@ -1,0 +1,249 @@
+"""Conversation memory: follow-ups ("shorter", "and for my mentor?", "what about session 4?") build on the last answer.
+
+Offline, what carries over is small and explicit: the last intent, its topic, session, side and
+lesson length, and the search words of the last covered answer. A follow-up is read against them:
+
+- "can you make that shorter? 15 min" after a lesson: the same lesson at 15 minutes;
+- "turn that into a 20 minute exercise" after an explanation: a 20-minute lesson on that topic;
+- "what about session 4?" / "the last one?" after a briefing: the same briefing for that session;
+- "and for my mentor?": the same answer for the other side;
+- a short follow-up the cards do not cover on its own ("and on my phone?") is searched together
+  with the previous topic; one with words of its own that no card has ("ok and how do we get
+  ISO 27001 certified") stays "not covered".
+
+With a model, the recent turns (question and the start of each answer) go into the prompt, newest
+kept first, within `HISTORY_CHARS`; older turns are summarised as their questions only.
+
+Where the state lives: a `Conversation` is plain data. The terminal (`coach chat`) keeps one for the
+process. The app does not keep it in server memory: the browser sends its own chat history with every
+message (Gradio's Chatbot value, per browser tab), and the Coach tab rebuilds the `Conversation`
+from that history (`Conversation.replay`). So the memory is per browser session, survives a restart
+or a second app process, and needs no table; nothing about a conversation is stored server-side.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from coach.intents import Intent, classify, session_number
+
+if TYPE_CHECKING:
+    from coach.answers import Answer, ChatContext
+    from coach.providers import Provider
+
+#: Characters of earlier turns sent to a model with the question.
+HISTORY_CHARS = 2400
+#: Of each earlier answer, this many characters are sent (its opening says what it was).
+ANSWER_CHARS = 500
+
+_SHORTER = re.compile(r"\b(?:shorter|quicker|less\s+time|trim|cut)\b")
+_LONGER = re.compile(r"\b(?:longer|more\s+time|extend)\b")
+_MINUTES = re.compile(r"\b(\d{1,3})\s*-?\s*(?:minutes?|mins?|min)\b|\b(an?|one|half\s+an|two|2)\s+hours?\b")
+_ANAPHORA = re.compile(
+    r"^(?:and|so|ok|okay|but|what\s+if|what\s+about|how\s+about|then|also|fine)\b|\b(?:that|this|it|them|those|these|"
+    r"one|same|too|next\s+time|instead)\b"
+)
+_SIDE = re.compile(r"\bfor\s+(?:my|the|our)\s+(mentor|mentee)\b|\b(?:my|the)\s+(mentor|mentee)'?s?\s+side\b")
+_FOLLOW_START = re.compile(r"^(?:and|what\s+about|how\s+about|what\s+if|also|too)\b")
+_LAST = re.compile(r"\b(?:the\s+)?(?:last|final)\s+(?:one|session)\b")
+_ADD = re.compile(r"\badd\s+(?:a\s+bit|something|a\s+part|a\s+section|some\w*)?\s*(?:on|about)\s+(.+)$")
+_TURN_INTO = re.compile(r"\b(?:turn|make|build)\s+(?:that|this|it)\s+into\s+an?\b|\bexercise\b")
+
+
+@dataclass
+class Memory:
+    """What the last answer was about."""
+
+    intent: str | None = None
+    topic: str | None = None
+    session: int | None = None
+    side: str | None = None
+    minutes: int | None = None
+    audience: str | None = None
+    query: str | None = None
+    extra: str | None = None
+
+
+@dataclass
+class Conversation:
+    """A multi-turn chat: each question is read with what the previous answers were about."""
+
+    ctx: ChatContext
+    provider: Provider | None = None
+    memory: Memory = field(default_factory=Memory)
+    turns: list[tuple[str, str]] = field(default_factory=list)
+
+    def resolve(self, question: str) -> tuple[str, Intent]:
+        """The question to answer and its intent, with the follow-up filled in from memory."""
+        q = " ".join(question.lower().split()).rstrip("?!. ")
+        intent = classify(question, self.ctx.plan is not None)
+        mem = self.memory
+        if mem.intent is None or intent.kind in {"instructions", "revise"}:
+            return question, intent
+        minutes = _minutes(q)
+        if mem.intent == "lesson" and intent.kind in {"lesson", "general", "explain"} and _is_lesson_follow_up(q):
+            if intent.kind == "lesson" and intent.topic and not _ANAPHORA.search(intent.topic):
+                return question, intent
+            extra = _ADD.search(q)
+            if minutes is None and _SHORTER.search(q):
+                minutes = max(10, (mem.minutes or 30) // 2)
+            elif minutes is None and _LONGER.search(q):
+                minutes = (mem.minutes or 30) * 2
+            topic = mem.topic or ""
+            return question, Intent(
+                "lesson",
+                minutes=minutes or mem.minutes,
+                topic=topic,
+                audience=mem.audience,
+                extra=extra.group(1).strip() if extra else mem.extra,
+            )
+        if mem.intent in {"explain", "general"} and _TURN_INTO.search(q) and minutes:
+            return question, Intent("lesson", minutes=minutes, topic=mem.topic or mem.query)
+        if mem.intent == "briefing" and intent.kind != "lesson":
+            number = session_number(q)
+            side_m = _SIDE.search(q)
+            side = _side(side_m.group(1) or side_m.group(2), self.ctx.role) if side_m else None
+            if _LAST.search(q):
+                number = -1
+            if number is not None or side is not None or intent.kind == "briefing":
+                return question, Intent(
+                    "briefing",
+                    session=number if number is not None else (intent.session or mem.session),
+                    side=side or intent.side or mem.side,
+                    missed=intent.missed,
+                )
+        if intent.kind == "general" and mem.intent == "cancellations" and _ANAPHORA.search(q):
+            return question, Intent("cancellations", topic=q)
+        if intent.kind in {"general", "explain"} and mem.query and _ANAPHORA.search(q) and len(q.split()) <= 12:
+            from coach.coverage import assess
+
+            alone = assess(question, self.ctx.retriever, names=self.ctx.names())
+            short = len(q.split()) <= 6 and bool(_FOLLOW_START.search(q))
+            if short or (not alone.covered and alone.features["unknown"] == 0):
+                return f"{mem.query} {question}", Intent("general", topic=f"{mem.query} {q}")
+        return question, intent
+
+    def ask(self, question: str) -> Answer:
+        """Answer one question in the conversation (the stream consumed)."""
+        turn = self.turn(question)
+        for _ in turn:
+            pass
+        assert turn.answer is not None
+        return turn.answer
+
+    def turn(self, question: str) -> ConversationTurn:
+        """One turn, to iterate for the streamed text."""
+        return ConversationTurn(self, question)
+
+    def remember(self, question: str, asked: str, intent: Intent, answer: Answer) -> None:
+        """Keep what this answer was about (a refusal keeps the earlier topic for the next follow-up)."""
+        self.turns.append((question, answer.text))
+        if intent.kind == "instructions":
+            return
+        if not answer.covered and intent.kind not in {"briefing"}:
+            return
+        session = intent.session
+        if intent.kind == "briefing" and answer.text.startswith("**Session "):
+            found = re.match(r"\*\*Session (\d+)", answer.text)
+            session = int(found.group(1)) if found else session
+        self.memory = Memory(
+            intent=intent.kind if intent.kind != "revise" else self.memory.intent,
+            topic=intent.topic if intent.kind in {"lesson", "explain"} else (intent.topic or self.memory.topic),
+            session=session,
+            side=intent.side,
+            minutes=intent.minutes,
+            audience=intent.audience,
+            query=_search_words(asked, intent),
+            extra=intent.extra,
+        )
+
+    def history_text(self) -> str:
+        """Recent turns for a model's prompt, newest kept first, within HISTORY_CHARS."""
+        parts: list[str] = []
+        used = 0
+        for i, (q, a) in enumerate(reversed(self.turns)):
+            full = f"Q: {q}\nA: {a[:ANSWER_CHARS]}"
+            if used + len(full) <= HISTORY_CHARS:
+                parts.append(full)
+                used += len(full)
+                continue
+            older = self.turns[: len(self.turns) - i]  # oldest first, each question shortened
+            summary = "Earlier questions: " + "; ".join(oq[:80] for oq, _ in older)
+            parts.append(summary[: max(0, HISTORY_CHARS - used)])
+            break
+        return "\n\n".join(reversed(parts))
+
+    @classmethod
+    def replay(cls, ctx: ChatContext, history: list[tuple[str, str]]) -> Conversation:
+        """A conversation rebuilt from (question, answer) pairs, e.g. the app's chat history from the browser.
+
+        Only the memory is rebuilt (offline, from the words): no question is answered again.
+        """
+        conv = cls(ctx)
+        for question, answer_text in history:
+            asked, intent = conv.resolve(question)
+            from coach.answers import Answer
+
+            covered = "no card" not in answer_text
+            if intent.kind == "briefing" and intent.session == -1:
+                intent.session = None
+            conv.remember(question, asked, intent, Answer(intent.kind, answer_text, [], covered))
+        return conv
+
+
+class ConversationTurn:
+    """One question of a conversation answered as a stream of text; `answer` is set when the stream ends."""
+
+    def __init__(self, conversation: Conversation, question: str) -> None:
+        from coach.chat import ChatTurn
+
+        self.conversation = conversation
+        self.question = question
+        self.asked, self.intent = conversation.resolve(question)
+        if self.intent.kind == "briefing" and self.intent.session == -1:
+            plan_len = _plan_length(conversation.ctx)
+            self.intent.session = plan_len
+        history = conversation.history_text() if conversation.turns else ""
+        self._turn = ChatTurn(self.asked, conversation.ctx, conversation.provider, intent=self.intent, history=history)
+        self.answer: Answer | None = None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield from self._turn
+        self.answer = self._turn.answer
+        assert self.answer is not None
+        self.conversation.remember(self.question, self.asked, self.intent, self.answer)
+
+
+def _plan_length(ctx: ChatContext) -> int | None:
+    if ctx.plan is not None:
+        return len(ctx.plan.sessions)
+    if ctx.pair is not None:
+        return ctx.pair.program.sessions
+    return None
+
+
+def _minutes(q: str) -> int | None:
+    m = _MINUTES.search(q)
+    if not m:
+        return None
+    if m.group(1):
+        return int(m.group(1))
+    word = m.group(2)
+    return 30 if word.startswith("half") else 120 if word in {"two", "2"} else 60
+
+
+def _is_lesson_follow_up(q: str) -> bool:
+    return bool(_SHORTER.search(q) or _LONGER.search(q) or _MINUTES.search(q) or _ADD.search(q) or _ANAPHORA.search(q))
+
+
+def _side(word: str, role: str) -> str:
+    """The side a briefing is for: "for my mentor" is the mentor's side."""
+    return "mentor" if word == "mentor" else "mentee"
+
+
+def _search_words(asked: str, intent: Intent) -> str:
+    if intent.kind in {"lesson", "explain"} and intent.topic:
+        return intent.topic
+    return asked

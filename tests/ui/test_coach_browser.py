@@ -1,0 +1,37 @@
+"""The Coach tab in a real browser: a two-turn conversation that remembers, and the empty question answered in place."""
+
+from __future__ import annotations
+
+import pytest
+from test_app_browser import browser, page, shot  # noqa: F401  (fixtures shared with the app's browser test)
+
+pytestmark = pytest.mark.integration
+
+
+def ask(page, question: str) -> None:  # noqa: F811
+    box = page.locator("#coach-input textarea, #coach-input input").first
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_two_turns_and_the_empty_question(open_app, page) -> None:  # noqa: F811
+    page.goto(open_app.url)
+    page.get_by_text("Mentor Coach").first.wait_for()
+    page.locator("#coach-role").get_by_text("Junior mentor").click()
+
+    # The empty question: a gentle note in the chat, no red error badge, no traceback in the server log.
+    page.locator("#coach-send").click()
+    chat = page.locator("#coach-chat")
+    chat.get_by_text("Type a question first").wait_for()
+    assert page.locator(".toast-body.error, .error").count() == 0
+    assert "Traceback" not in open_app.log.read_text(errors="replace")
+
+    ask(page, "build me a 30-minute lesson on prompting for my mentee")
+    chat.get_by_text("A 30-minute lesson").wait_for()
+    ask(page, "can you make that shorter? 15 min")
+    chat.get_by_text("A 15-minute lesson").wait_for()
+    text = chat.inner_text()
+    # The follow-up built on the first answer: the same card, at the new length.
+    assert text.count("Prompting chat assistants for everyday work") >= 2
+    shot(page, "coach-two-turns")
+    assert "Traceback" not in open_app.log.read_text(errors="replace")

@@ -1,0 +1,206 @@
+"""Issue 11: intents that follow the words, calibrated coverage, conversation memory, today's date, plain text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from coach.answers import ChatContext, humanise
+from coach.chat import ask, classify
+from coach.cli import cli
+from coach.conversation import HISTORY_CHARS, Conversation
+from coach.coverage import DOMAIN_TITLES, load_rule, refusal
+from coach.evals.blind import split
+from coach.models import DOMAINS, Pair
+
+ROOT = Path(__file__).resolve().parents[2]
+CITE = re.compile(r"\[([a-z0-9]+(?:-[a-z0-9]+)+)\]")
+
+# --------------------------------------------------------------------------- intents
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "session", "side"),
+    [
+        ("What should I teach my mentor back about strategy in session 3?", "briefing", 3, "mentee"),
+        ("Session 3 was cancelled last time. What did we miss?", "briefing", 3, None),
+        ("Prepare me for my next session", "briefing", None, None),
+        ("prepare my mentor for session 2", "briefing", 2, "mentor"),
+        ("what should i teach robert in session 2?", "briefing", 2, None),
+        ("build me a 30-minute lesson on prompting for my mentee", "lesson", None, None),
+    ],
+)
+def test_intents_follow_the_words(question: str, kind: str, session: int | None, side: str | None) -> None:
+    intent = classify(question, has_plan=True)
+    assert (intent.kind, intent.session, intent.side) == (kind, session, side)
+
+
+def test_a_question_never_edits_a_plan() -> None:
+    assert classify("Session 3 was cancelled last time. What did we miss?", has_plan=True).kind != "revise"
+    assert classify("what happens in session 3 if we make it shorter?", has_plan=True).kind != "revise"
+    assert classify("make session 3 about Teams", has_plan=True).kind == "revise"  # a change asked for
+
+
+def test_teach_back_answers_the_senior_half_on_the_topic(retriever, pair: Pair) -> None:
+    answer = ask("What should I teach my mentor back about strategy in session 3?", ChatContext(retriever, pair))
+    assert answer.intent == "briefing" and answer.text.startswith("**Session 3")
+    assert "teach Priya Shah back" in answer.text
+    assert answer.cards and all(retriever.kb.get(c).domain == "strategy-context" for c in answer.cards)
+
+
+def test_what_did_we_miss_recaps_without_editing(retriever, pair: Pair) -> None:
+    answer = ask("Session 3 was cancelled last time. What did we miss?", ChatContext(retriever, pair))
+    assert answer.plan is None and "Done." not in answer.text
+    assert "Session 3 catch-up" in answer.text and "cancelled" in answer.text
+    assert "Nothing in your plan has been changed" in answer.text
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+def test_refusal_names_domains_by_title() -> None:
+    text = refusal("treasury hedging")
+    for d in DOMAINS:
+        assert d not in text  # no slugs
+        assert DOMAIN_TITLES[d] in text
+
+
+def test_rule_file_is_read() -> None:
+    rule = load_rule(ROOT / "evals" / "coverage.yaml")
+    # More similarity means less likely "not covered"; more unknown words, more likely.
+    base = {"similarity": 0.4, "best_similarity": 0.4, "unknown": 0.0, "overlap": 0.3}
+    assert rule.probability({**base, "similarity": 0.6}) < rule.probability(base)
+    assert rule.probability({**base, "unknown": 2.0}) > rule.probability(base)
+
+
+@pytest.mark.parametrize(
+    ("question", "card"),
+    [
+        (
+            "I'm a CFO. How can I use ChatGPT on our quarterly numbers without leaking confidential data?",
+            "security-data-handling-ai",
+        ),
+        ("What should I ask Priya about TikTok?", "social-short-video-formats"),
+    ],
+)
+def test_issue_false_refusals_are_answered(retriever, pair: Pair, question: str, card: str) -> None:
+    answer = ask(question, ChatContext(retriever, pair))
+    assert answer.covered and card in answer.cards
+
+
+@pytest.mark.parametrize(
+    "question", ["should we hedge our euro exposure with forwards", "quick recipe for a veggie lasagne"]
+)
+def test_off_topic_is_still_refused(retriever, question: str) -> None:
+    answer = ask(question, ChatContext(retriever))
+    assert not answer.covered and "no card" in answer.text and not CITE.findall(answer.text)
+    assert "cybersecurity-privacy" not in answer.text and "cybersecurity and privacy" in answer.text
+
+
+def test_blind_split_is_fixed_and_even() -> None:
+    ids = [f"q{i:03d}" for i in range(1, 241)]
+    first, again = split(ids), split(list(reversed(ids)))
+    assert first == again  # deterministic, whatever the order
+    assert sum(v == "tune" for v in first.values()) == 120
+    assert split(ids, seed=1) != first
+
+
+# --------------------------------------------------------------------------- today and the record
+
+
+def test_next_session_when_all_are_past_says_so(retriever, pair: Pair) -> None:
+    ctx = ChatContext(retriever, pair, today=dt.date(2026, 12, 2))
+    answer = ask("Prepare me for my next session", ctx)
+    assert "behind you" in answer.text and "closing review" in answer.text
+    assert "02 December 2026" in answer.text
+
+
+def test_next_session_skips_logged_sessions(retriever, pair: Pair) -> None:
+    today = dt.date(2026, 1, 20)  # session 2 is on 26 January
+    assert ask("Prepare me for my next session", ChatContext(retriever, pair, today=today)).text.startswith(
+        "**Session 2"
+    )
+    logged = ChatContext(retriever, pair, today=today, record={2: "held"})
+    assert ask("Prepare me for my next session", logged).text.startswith("**Session 3")
+
+
+# --------------------------------------------------------------------------- text a person writes
+
+
+def test_briefing_has_no_stacked_labels(retriever, pair: Pair) -> None:
+    for n in range(1, 4):
+        text = ask(f"prepare me for session {n}", ChatContext(retriever, pair)).text
+        assert not re.search(r"You lead \d+ minutes on \w+ \w+ leads", text)
+        assert "Robert Klein leads as" not in text
+
+
+def test_humanise_keeps_citations_and_names_cards(retriever) -> None:
+    text = humanise(
+        "learn genai-analysis-custom-assistants [genai-analysis-custom-assistants] in generative-ai", retriever.kb
+    )
+    assert "[genai-analysis-custom-assistants]" in text
+    assert "learn *AI for analysis" in text and "in generative AI" in text
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_shorter_lesson_follows_up(retriever, pair: Pair) -> None:
+    conv = Conversation(ChatContext(retriever, pair, role="mentor"))
+    first = conv.ask("build me a 30-minute lesson on prompting for my mentee")
+    second = conv.ask("Can you make that shorter, 15 minutes?")
+    assert first.cards[0] == second.cards[0] == "genai-prompting-basics"
+    assert "A 15-minute lesson" in second.text
+
+
+def test_session_and_side_follow_ups(retriever, pair: Pair) -> None:
+    conv = Conversation(ChatContext(retriever, pair, role="mentee"))
+    assert conv.ask("prepare me for session 2").text.startswith("**Session 2 briefing")
+    assert conv.ask("what about session 4?").text.startswith("**Session 4 briefing")
+    mentor = conv.ask("and for my mentor?")
+    assert mentor.text.startswith("**Session 4 facilitation notes for Priya Shah")
+
+
+def test_follow_up_topic_carries_but_new_unknown_topic_is_refused(retriever) -> None:
+    conv = Conversation(ChatContext(retriever))
+    conv.ask("how do I stop teams pinging me all day")
+    assert "collab-notifications-focus" in conv.ask("and on my phone?").cards
+    conv2 = Conversation(ChatContext(retriever))
+    conv2.ask("how do i spot a phishing email")
+    assert not conv2.ask("ok and how do we get ISO 27001 certified").covered
+
+
+def test_history_for_a_model_stays_within_budget(retriever) -> None:
+    conv = Conversation(ChatContext(retriever))
+    conv.turns = [(f"question {i} " + "x" * 300, "answer " + "y" * 2000) for i in range(12)]
+    text = conv.history_text()
+    assert len(text) <= HISTORY_CHARS + 10
+    assert "question 11" in text  # newest kept
+    assert "Earlier questions" in text and "question 0" in text  # older summarised
+
+
+def test_replay_rebuilds_memory_from_the_app_history(retriever, pair: Pair) -> None:
+    first = ask("prepare me for session 2", ChatContext(retriever, pair))
+    conv = Conversation.replay(ChatContext(retriever, pair), [("prepare me for session 2", first.text)])
+    assert conv.ask("and for my mentor?").text.startswith("**Session 2 facilitation notes")
+
+
+def test_cli_chat_is_multi_turn(indexed_home: Path) -> None:
+    lines = "build me a 30-minute lesson on prompting\n\ncan you make that shorter? 15 min\nquit\n"
+    result = CliRunner().invoke(cli, ["chat", "--role", "mentor"], input=lines)
+    assert result.exit_code == 0, result.output
+    assert "A 30-minute lesson" in result.output and "A 15-minute lesson" in result.output
+
+
+def test_cli_ask_today_and_bad_today(indexed_home: Path) -> None:
+    pair_file = str(ROOT / "examples" / "pair.yaml")
+    ok = CliRunner().invoke(
+        cli, ["ask", "prepare me for my next session", "--pair", pair_file, "--today", "2026-12-02"]
+    )
+    assert ok.exit_code == 0 and "behind you" in ok.output
+    bad = CliRunner().invoke(cli, ["ask", "hi", "--today", "2nd of May"])
+    assert bad.exit_code == 2 and "--today" in bad.output and "Traceback" not in bad.output
