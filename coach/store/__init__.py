@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from coach.store.accounts import Account, AccountRepository, Throttled
 from coach.store.database import BUSY_TIMEOUT_MS, HEAD_REVISION, MIGRATIONS_DIR, WRITE_ATTEMPTS, database_url
 from coach.store.matches import MatchRepository
 from coach.store.pairs import ID_PATTERN, PairInfo, PlanVersion, new_pair_id
@@ -46,6 +47,7 @@ __all__ = [
     "SIDES",
     "STATUSES",
     "WRITE_ATTEMPTS",
+    "Account",
     "Base",
     "CohortRun",
     "EvalRunRow",
@@ -58,6 +60,7 @@ __all__ = [
     "PlanVersion",
     "SessionRecord",
     "Store",
+    "Throttled",
     "close_stores",
     "database_url",
     "new_pair_id",
@@ -67,8 +70,8 @@ __all__ = [
 ]
 
 
-class Store(MatchRepository, SessionRepository, RunRepository, ReportRepository):
-    """Repository functions over one database (pairs and plans, sessions and feedback, runs, reports, matches)."""
+class Store(AccountRepository, MatchRepository, SessionRepository, RunRepository, ReportRepository):
+    """Repository functions over one database (pairs, plans, sessions, runs, reports, matches, accounts)."""
 
 
 _STORES: dict[str, Store] = {}

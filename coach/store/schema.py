@@ -163,4 +163,6 @@ PAIR_TABLES: dict[str, str] = {
     # coach/store/matches.py
     "match_links": "pair_id",
     "fit_answers": "pair_id",
+    # coach/store/accounts.py (the link only: the account itself stays)
+    "account_pairs": "pair_id",
 }

@@ -286,6 +286,8 @@ def test_database_constraints_back_the_checks(store) -> None:
 def _fill(store, pair: Pair) -> str:
     pid = store.add_matched_pairs([pair], [("j1", "s1")], cohort="c1")[0]  # as `coach match --publish` stores it
     store.record_fit(pid, "mentee", "still-deciding", "early days")
+    mail = pair.mentee.name.split()[0].lower() + "@example.org"
+    store.add_account(mail, "Mentor", pair=pid, side="mentor")  # the account stays, its link goes
     store.save_plan(pid, make_plan(pair, "a"), "generated")
     store.save_plan(pid, make_plan(pair, "b"), "re-planned")
     store.log_session(pid, 1, "held", dt.date(2026, 1, 12), "n", {"mentor": (4, "x"), "mentee": (5, "y")})
@@ -315,6 +317,7 @@ def test_delete_removes_every_row_of_the_pair(store) -> None:
         "pairs": 1,
         "match_links": 1,
         "fit_answers": 1,
+        "account_pairs": 1,
     }
 
     with store.engine.connect() as conn:
