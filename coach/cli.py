@@ -23,6 +23,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "eval": "coach.eval_cli:eval_cmd",
     "ui": "coach.ui_cli:ui",
     "match": "coach.match_cli:match",
+    "user": "coach.user_cli:user",
+    "audit": "coach.user_cli:audit",
 }
 
 
@@ -90,6 +92,8 @@ LAZY_HELP: dict[str, str] = {
     "eval": "Score plans and answers against the eval cases; gate on thresholds.",
     "ui": "Start the web app (Coach, Plan, Knowledge, Program, Evals).",
     "match": "Propose the best pairs from a people file, with reasons (SPEC 9); --publish stores them.",
+    "user": "Accounts (SPEC 10): add, list, remove, API tokens, invitation and password-reset links.",
+    "audit": "The audit log of admin reads, exports and deletions.",
 }
 
 
