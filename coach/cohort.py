@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from coach.knowledge import KnowledgeBase
     from coach.models import Pair, Plan
     from coach.retrieval import Retriever
+    from coach.store import Store
 
 
 # --------------------------------------------------------------------------- planning one pair
@@ -82,6 +83,7 @@ def plan_cohort(
     concurrency: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     retriever: Retriever | None = None,
+    wait: float = 0.0,
 ) -> CohortResult:
     """Plan every pair of the cohort (or all pairs) with at most `concurrency` plans in flight.
 
@@ -96,12 +98,31 @@ def plan_cohort(
         concurrency: Plans built at once; defaults to settings.concurrency.
         progress: Called with (done, total) after each pair.
         retriever: A retriever to reuse (else one is opened from settings).
-    """
-    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+        wait: Seconds to wait for another run of this database to finish before giving up.
 
+    Raises:
+        coach.store.Busy: another run holds the cohort lock (after `wait` seconds).
+    """
     from coach.store import open_store
 
     store = open_store(settings)
+    # One writer per database: a second run would take the first's open run for a crashed one and
+    # plan every pair twice. The lock dies with its holder, so a crashed run is resumed by the next.
+    with store.writer_lock("cohort-plan", wait=wait, what="another `coach cohort plan` run"):
+        return _plan_cohort_locked(store, settings, cohort, replan_all, concurrency, progress, retriever)
+
+
+def _plan_cohort_locked(
+    store: Store,
+    settings: Settings,
+    cohort: str | None,
+    replan_all: bool,
+    concurrency: int | None,
+    progress: Callable[[int, int], None] | None,
+    retriever: Retriever | None,
+) -> CohortResult:
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
     mode = "all" if replan_all else "missing"
     run_id, resumed = store.open_run(cohort, mode)
     todo = store.pairs_to_plan(run_id, cohort, mode)

@@ -345,7 +345,16 @@ def cohort_import(roster: str, name: str | None) -> None:
 @click.option("--cohort", "name", default=None, help="Only this cohort (default: every stored pair).")
 @click.option("--all", "replan_all", is_flag=True, help="Also pairs that have a plan (each gets a new version).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Plans at once [$COACH_CONCURRENCY].")
-def cohort_plan(kb_dirs: tuple[str, ...], name: str | None, replan_all: bool, concurrency: int | None) -> None:
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 86_400),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another cohort run to finish before giving up.",
+)
+def cohort_plan(
+    kb_dirs: tuple[str, ...], name: str | None, replan_all: bool, concurrency: int | None, wait: float
+) -> None:
     """Plan every pair without a plan; resumable: a rerun after a crash plans only the rest."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -366,7 +375,9 @@ def cohort_plan(kb_dirs: tuple[str, ...], name: str | None, replan_all: bool, co
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = plan_cohort(settings, name, replan_all=replan_all, concurrency=concurrency, progress=progress)
+        result = plan_cohort(
+            settings, name, replan_all=replan_all, concurrency=concurrency, progress=progress, wait=wait
+        )
     resumed = f" (resumed run {result.run_id})" if result.resumed else ""
     click.echo(
         f"planned {result.planned} pairs{resumed}, {result.already_done} already done, "

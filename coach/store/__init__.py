@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from coach.store.accounts import Account, AccountRepository, Throttled
 from coach.store.database import BUSY_TIMEOUT_MS, HEAD_REVISION, MIGRATIONS_DIR, WRITE_ATTEMPTS, database_url
+from coach.store.locks import Busy, LockRepository
 from coach.store.matches import MatchRepository
 from coach.store.pairs import ID_PATTERN, PairInfo, PlanVersion, new_pair_id
 from coach.store.reports import ReportRepository
@@ -49,6 +50,7 @@ __all__ = [
     "WRITE_ATTEMPTS",
     "Account",
     "Base",
+    "Busy",
     "CohortRun",
     "EvalRunRow",
     "EvalScoreRow",
@@ -70,8 +72,8 @@ __all__ = [
 ]
 
 
-class Store(AccountRepository, MatchRepository, SessionRepository, RunRepository, ReportRepository):
-    """Repository functions over one database (pairs, plans, sessions, runs, reports, matches, accounts)."""
+class Store(AccountRepository, MatchRepository, SessionRepository, RunRepository, ReportRepository, LockRepository):
+    """Repository functions over one database (pairs, plans, sessions, runs, reports, matches, locks, accounts)."""
 
 
 _STORES: dict[str, Store] = {}

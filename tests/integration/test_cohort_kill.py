@@ -106,3 +106,35 @@ def test_kill_during_cohort_plan_keeps_finished_plans(indexed_home: Path, tmp_pa
     for pid, stored in before.items():
         assert store.get_plan(pid) == stored  # the plans finished before the kill are untouched
     close_stores()
+
+
+@pytest.mark.parametrize("wait", ["0", "600"])
+def test_two_cohort_plans_at_once_leave_one_version_per_pair(
+    indexed_home: Path, tmp_path: Path, monkeypatch, wait: str
+) -> None:
+    from coach.store import close_stores, open_store
+
+    monkeypatch.setenv("COACH_DATABASE_URL", f"sqlite:///{tmp_path / 'coach.db'}")
+    env = {**os.environ}
+    done = subprocess.run(
+        _coach("cohort", "import", str(_roster(tmp_path / "wave.csv"))), env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    procs = [
+        subprocess.Popen(
+            _coach("cohort", "plan", "--wait", wait), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outs = [(p.wait(timeout=600), *p.communicate()) for p in procs]
+    store = open_store(load_settings())
+    pairs = store.list_pairs()
+    assert len(pairs) == PAIRS and all(p.plan_version == 1 for p in pairs), outs  # never planned twice
+    assert store.count_rows()["plans"] == PAIRS
+    planned = sorted(int(out.split("planned ")[1].split()[0]) for code, out, _ in outs if code == 0)
+    assert sum(planned) == PAIRS, outs
+    for code, out, err in outs:
+        if code != 0:  # without --wait the second run says why it did nothing
+            assert wait == "0" and "another `coach cohort plan` run is in progress" in err, (code, out, err)
+            assert "Traceback" not in err
+    close_stores()

@@ -160,3 +160,45 @@ def test_fresh_database_opened_by_several_processes(env, tmp_path: Path, monkeyp
 
     assert store.current_revision() == HEAD_REVISION
     assert store.count_rows()["pairs"] == 100
+
+
+HOLDER = r"""
+import sys, time
+from pathlib import Path
+from coach.config import load_settings
+from coach.store import open_store
+
+store = open_store(load_settings())
+with store.writer_lock("cohort-plan"):
+    Path(sys.argv[1]).touch()
+    while not Path(sys.argv[2]).exists():
+        time.sleep(0.01)
+"""
+
+
+def test_writer_lock_is_exclusive_and_dies_with_its_holder(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from coach.store import Busy
+
+    store = _store(env, monkeypatch)
+    held, release = tmp_path / "held", tmp_path / "release"
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(held), str(release)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not held.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        with pytest.raises(Busy, match="another run is in progress"), store.writer_lock("cohort-plan", wait=0.3):
+            pass
+        with store.writer_lock("another-lock"):  # other names are independent
+            pass
+        os.kill(proc.pid, signal.SIGKILL)  # a crashed holder: the OS or the server frees its lock
+        proc.wait(timeout=30)
+        with store.writer_lock("cohort-plan", wait=30):
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
