@@ -186,6 +186,15 @@ def check_bind(host: str, share: bool) -> None:
         )
 
 
+def api_routes() -> list[Any]:
+    """The JSON API of coach/api mounted at /api/v1 (its OpenAPI page at /api/v1/docs)."""
+    from starlette.routing import Mount
+
+    from coach.api import PREFIX, create_api
+
+    return [Mount(PREFIX, app=create_api())]
+
+
 def launch(
     host: str = "127.0.0.1",
     port: int = 7860,
@@ -210,7 +219,8 @@ def launch(
     check_bind(host, share)
     s = settings()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    app_kwargs: dict[str, Any] = {}
+    # The JSON API (SPEC.md section 10) on the same port, mounted before Gradio adds its own routes.
+    app_kwargs: dict[str, Any] = {"routes": api_routes()}
     if host in LOOPBACK and not share:
         # Against DNS rebinding: a page on another site cannot reach the app through its own host name.
         app_kwargs["middleware"] = [
