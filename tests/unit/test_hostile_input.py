@@ -128,3 +128,47 @@ def test_home_and_database_are_private(tmp_path: Path, monkeypatch: pytest.Monke
         close_stores()
     assert home.stat().st_mode & 0o777 == 0o700
     assert (home / "coach.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_megabyte_revision_text_is_refused_before_parsing(example_plan_and_retriever: tuple) -> None:
+    from coach.revise import revise
+
+    plan, retriever = example_plan_and_retriever
+    for text in ("make session 2 shorter and cut " * 34_000, "1" * 100_000, "cut " * 250_000):
+        with pytest.raises(InputError, match="at most 1,000 characters"):
+            revise(plan, text, retriever)
+
+
+def test_worst_case_instructions_under_the_cap_still_parse(example_plan_and_retriever: tuple) -> None:
+    from coach.instructions import parse_edits
+
+    plan, _ = example_plan_and_retriever
+    for unit in ("cut ", "shorten ", "session 1 ", "1", "on on ", "move ", "and "):
+        text = (unit * 1000)[:1000]
+        parse_edits(text, plan)  # bounded patterns: returns (edits or none) instead of backtracking for minutes
+
+
+@pytest.fixture(scope="module")
+def example_plan_and_retriever(retriever: object, pair: object) -> tuple:
+    from coach.planner import build_plan
+
+    return build_plan(pair, retriever), retriever  # type: ignore[arg-type]
+
+
+def test_only_the_apps_own_links_survive_escaping() -> None:
+    import markdown_it
+
+    from ui.safe import escape
+
+    hostile = (
+        "See [the site][ref] and [me][] or <https://evil.example/a> or https://evil.example/b or www.evil.example.\n\n"
+        "[ref]: https://evil.example/c\n"
+        "  [me]: javascript:alert(1)\n"
+        "![x](https://evil.example/d.png) [y](https://evil.example/e)"
+    )
+    safe = escape(hostile)
+    html = markdown_it.MarkdownIt("commonmark").render(safe + "\n\n[A card](?card=genai-prompting-basics)")
+    assert html.count("<a ") == 1 and 'href="?card=genai-prompting-basics"' in html, html
+    assert "<img" not in html
+    # Bare addresses, which GFM renderers (the browser's) turn into links by themselves, are broken up too.
+    assert "https://" not in safe and "www.evil" not in safe
