@@ -152,20 +152,38 @@ kb_option = click.option(
 # --------------------------------------------------------------------------- knowledge base
 
 
-@cli.group()
+class KbGroup(click.Group):
+    """`coach kb`: commands here plus those of coach/kb_cli.py (stale, documents), imported when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "stale", "add-doc", "docs", "remove-doc"})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in {"stale", "add-doc", "docs", "remove-doc"}:
+            from coach.kb_cli import COMMANDS
+
+            return COMMANDS[cmd_name]
+        return super().get_command(ctx, cmd_name)
+
+
+@cli.group(cls=KbGroup)
 def kb() -> None:
-    """Validate, list and show topic cards."""
+    """Validate, list and show topic cards; review dates; organisation documents."""
 
 
 @kb.command("validate")
 @kb_option
-def kb_validate(kb_dirs: tuple[str, ...]) -> None:
-    """Check every card; report each bad card with file and field."""
+@click.option("--today", default=None, hidden=True, help="Measure review ages from this date (YYYY-MM-DD), for tests.")
+def kb_validate(kb_dirs: tuple[str, ...], today: str | None) -> None:
+    """Check every card; report each bad card with file and field; warn on cards due for review."""
+    from coach.kb_cli import _today, stale_warnings
     from coach.knowledge import load_knowledge
 
     settings = settings_with_kb(kb_dirs)
     kbase = load_knowledge(settings.kb_dirs)
     domains = {c.domain for c in kbase.cards}
+    for warning in stale_warnings(kbase.cards, _today(today)):
+        click.echo(warning, err=True)
     click.echo(f"ok: {len(kbase.cards)} cards in {len(domains)} domains")
 
 
@@ -263,12 +281,11 @@ def index(kb_dirs: tuple[str, ...], rebuild: bool) -> None:
     )
 
 
-def hits_json(hits: list[Any]) -> list[dict[str, Any]]:
-    """SPEC.md section 4 rows."""
-    return [
-        {"topic_id": h.card.id, "title": h.card.title, "domain": h.card.domain, "score": round(float(h.score), 4)}
-        for h in hits
-    ]
+def hits_json(hits: list[Any], covered: bool = True) -> list[dict[str, Any]]:
+    """SPEC.md section 4 rows, with section 12's kind (and doc_id, locator) and a readable strength."""
+    from coach.kb_cli import hit_row
+
+    return [hit_row(h, covered) for h in hits]
 
 
 @cli.command()
@@ -307,20 +324,26 @@ def search(
         if not query.strip():
             raise InputError("QUERY", "query", "a non-empty search text")
         lines = [query]
+    from coach.kb_cli import query_covered
     from coach.retrieval import get_retriever
 
     retriever = get_retriever(settings_with_kb(kb_dirs))
-    results = retriever.search_many(lines, k=k, mode=mode, domains=set(domains) or None)  # type: ignore[arg-type]
+    chosen = set(domains) or None
     if queries is not None:
-        for hits in results:
-            click.echo(json.dumps(hits_json(hits)))
+        for line in lines:
+            hits = retriever.search_all(line, k=k, mode=mode, domains=chosen)  # type: ignore[arg-type]
+            click.echo(json.dumps(hits_json(hits, query_covered(line, retriever))))
         return
+    rows = hits_json(retriever.search_all(lines[0], k=k, mode=mode, domains=chosen), query_covered(lines[0], retriever))  # type: ignore[arg-type]
     if fmt == "json":
-        click.echo(json.dumps(hits_json(results[0]), indent=2))
+        click.echo(json.dumps(rows, indent=2))
         return
     print_table(
-        ["#", "score", "topic_id", "domain", "title"],
-        [[i + 1, f"{h.score:.3f}", h.card.id, h.card.domain, h.card.title] for i, h in enumerate(results[0])],
+        ["#", "evidence", "topic_id / document", "domain / where", "title"],
+        [
+            [i + 1, r["strength"], r["topic_id"] or f"doc:{r['doc_id']}", r["domain"] or r["locator"], r["title"]]
+            for i, r in enumerate(rows)
+        ],
     )
 
 

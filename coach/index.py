@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coach.documents import Document, Passage, passage_index, passage_text
 from coach.embedding import embed
 from coach.errors import CoachError
 from coach.knowledge import KnowledgeBase, card_hash, load_knowledge
@@ -36,6 +37,8 @@ BATCH = 64
 WRITE_BATCH = 1000
 
 Progress = Callable[[int, int], None]
+#: Organisation document passages by index unit id (coach.documents.passage_index).
+DocPassages = dict[str, tuple[Document, Passage]]
 
 
 class IndexBusy(CoachError):
@@ -236,16 +239,41 @@ def card_chunks(card: Card) -> list[str]:
     return chunks
 
 
-def wanted_hashes(kb: KnowledgeBase, model: str) -> dict[str, str]:
-    """Content hash per card id; the model is part of it, since a new model means new vectors."""
+def wanted_hashes(kb: KnowledgeBase, model: str, docs: DocPassages | None = None) -> dict[str, str]:
+    """Content hash per card id and document passage id; the model is part of it (a new model, new vectors)."""
     import hashlib
 
-    return {c.id: hashlib.sha256(f"{model}\n{card_hash(c)}".encode()).hexdigest()[:32] for c in kb.cards}
+    out = {c.id: hashlib.sha256(f"{model}\n{card_hash(c)}".encode()).hexdigest()[:32] for c in kb.cards}
+    for uid, (doc, passage) in (docs or {}).items():
+        out[uid] = hashlib.sha256(f"{model}\n{passage_text(doc, passage)}".encode()).hexdigest()[:32]
+    return out
 
 
-def is_fresh(gen: Generation, kb: KnowledgeBase, model: str) -> bool:
-    """Whether a generation holds exactly these cards with this model."""
-    return gen.manifest.get("embed_model") == model and gen.manifest.get("hashes") == wanted_hashes(kb, model)
+def is_fresh(gen: Generation, kb: KnowledgeBase, model: str, docs: DocPassages | None = None) -> bool:
+    """Whether a generation holds exactly these cards (and organisation document passages) with this model."""
+    return gen.manifest.get("embed_model") == model and gen.manifest.get("hashes") == wanted_hashes(kb, model, docs)
+
+
+def unit_chunks(unit: Card | tuple[Document, Passage]) -> list[str]:
+    """The passages embedded for one index unit: a card's several, a document passage's one."""
+    return [passage_text(*unit)] if isinstance(unit, tuple) else card_chunks(unit)
+
+
+def unit_text(unit: Card | tuple[Document, Passage]) -> str:
+    """What BM25 reads of one index unit."""
+    return passage_text(*unit) if isinstance(unit, tuple) else card_text(unit)
+
+
+def unit_id(unit: Card | tuple[Document, Passage]) -> str:
+    """A card's id, or a document passage's `doc:DOC_ID:N`."""
+    return unit[1].unit_id if isinstance(unit, tuple) else unit.id
+
+
+def unit_meta(unit: Card | tuple[Document, Passage]) -> dict[str, str]:
+    """Chroma metadata of a unit's rows: documents have no domain or level."""
+    if isinstance(unit, tuple):
+        return {"card": unit[1].unit_id, "domain": "", "level": "", "kind": "doc"}
+    return {"card": unit.id, "domain": unit.domain, "level": unit.level, "kind": "card"}
 
 
 @contextmanager
@@ -323,19 +351,20 @@ def build_index(
     kb = kbase if kbase is not None else load_knowledge(settings.kb_dirs)
     model = settings.embed_model
     with write_lock(settings):
+        docs = passage_index(settings)
         previous = current_generation(settings)
         if previous is not None and not rebuild and previous.manifest.get("embed_model") != model:
             raise IndexMismatch(
                 f"the index was built with the embedding model {previous.manifest.get('embed_model')!r}; "
                 f"to switch to {model!r} run `coach index --rebuild`"
             )
-        hashes = wanted_hashes(kb, model)
+        hashes = wanted_hashes(kb, model, docs)
         old_hashes: dict[str, str] = dict(previous.manifest.get("hashes", {})) if previous else {}
         added = [i for i in hashes if i not in old_hashes]
         updated = [i for i in hashes if i in old_hashes and old_hashes[i] != hashes[i]]
         unchanged = [i for i in hashes if old_hashes.get(i) == hashes[i]]
         removed = [i for i in old_hashes if i not in hashes]
-        total = len(kb.cards)
+        total = len(kb.cards) + len(docs)
         fresh = previous is not None and previous.manifest.get("embed_model") == model and old_hashes == hashes
         if previous is not None and not rebuild and fresh and _usable(settings, previous):
             if progress:
@@ -347,7 +376,7 @@ def build_index(
         path.mkdir(parents=True)
         try:
             reused = {} if rebuild else _previous_vectors(settings, previous, unchanged)
-            cards = kb.cards
+            cards: list[Card | tuple[Document, Passage]] = [*kb.cards, *docs.values()]
             client = chroma_client(settings, path)
             collection = f"{COLLECTION_PREFIX}-{name}"
             col = client.create_collection(
@@ -361,40 +390,38 @@ def build_index(
             done = 0
             for startat in range(0, total, WRITE_BATCH):
                 chunk = cards[startat : startat + WRITE_BATCH]
-                todo = [c for c in chunk if c.id not in reused]
-                vectors = {cid: reused[cid] for cid in (c.id for c in chunk) if cid in reused}
+                todo = [c for c in chunk if unit_id(c) not in reused]
+                vectors = {cid: reused[cid] for cid in map(unit_id, chunk) if cid in reused}
                 for b in range(0, len(todo), BATCH):
                     part = todo[b : b + BATCH]
-                    texts = [card_chunks(c) for c in part]
+                    texts = [unit_chunks(c) for c in part]
                     flat = embed(settings, [t for ts in texts for t in ts])
                     pos = 0
                     for card, ts in zip(part, texts, strict=True):
-                        vectors[card.id] = flat[pos : pos + len(ts)]
+                        vectors[unit_id(card)] = flat[pos : pos + len(ts)]
                         pos += len(ts)
                     embedded += len(part)
                     if progress:
                         progress(done + len(chunk) - len(todo) + b + len(part), total)
-                rows = [(c, i, v) for c in chunk for i, v in enumerate(vectors[c.id])]
+                rows = [(c, i, v) for c in chunk for i, v in enumerate(vectors[unit_id(c)])]
                 for r in range(0, len(rows), max_rows):
                     part_rows = rows[r : r + max_rows]
                     col.add(
-                        ids=[f"{c.id}#{i}" for c, i, _ in part_rows],
+                        ids=[f"{unit_id(c)}#{i}" for c, i, _ in part_rows],
                         embeddings=[v for _, _, v in part_rows],
-                        metadatas=[
-                            {"card": c.id, "domain": c.domain, "level": c.level, "hash": hashes[c.id]}
-                            for c, _, _ in part_rows
-                        ],
+                        metadatas=[{**unit_meta(c), "hash": hashes[unit_id(c)]} for c, _, _ in part_rows],
                     )
                 done += len(chunk)
                 if progress:
                     progress(done, total)
-            build_bm25([card_text(c) for c in cards], path / "bm25")
+            build_bm25([unit_text(c) for c in cards], path / "bm25")
             manifest = {
                 "embed_model": model,
                 "collection": collection,
-                "order": [c.id for c in cards],
-                "passages": sum(len(v) for v in [card_chunks(c) for c in cards]),
-                "domains": [c.domain for c in cards],
+                "order": [unit_id(c) for c in cards],
+                "passages": sum(len(unit_chunks(c)) for c in cards),
+                "domains": [c.domain if not isinstance(c, tuple) else "" for c in cards],
+                "documents": len(docs),
                 "hashes": hashes,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "chroma_url": settings.chroma_url,

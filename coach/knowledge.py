@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -129,3 +130,41 @@ def load_knowledge(dirs: Iterable[Path]) -> KnowledgeBase:
     if errors:
         raise InputErrors(errors)
     return KnowledgeBase(cards)
+
+
+#: Cards checked longer ago than this are due for review (`coach kb stale`, `coach kb validate`).
+REVIEW_MONTHS = 12
+
+
+def months_since(reviewed: str, today: dt.date) -> int:
+    """Whole months from a `YYYY-MM` review month to `today`'s month (0 in the same month)."""
+    year, month = (int(part) for part in reviewed.split("-"))
+    return (today.year - year) * 12 + (today.month - month)
+
+
+@dataclass(frozen=True)
+class StaleCard:
+    """A card due for review: never reviewed (`reviewed` is None) or reviewed `months` ago."""
+
+    card: Card
+    months: int | None
+
+
+def stale_cards(cards: Sequence[Card], months: int = REVIEW_MONTHS, today: dt.date | None = None) -> list[StaleCard]:
+    """Cards whose last review is `months` or more months before `today` (default: the real today), oldest first.
+
+    Args:
+        cards: The cards to check.
+        months: How many months a review stays current.
+        today: The date to measure from; injectable so tests do not depend on the clock.
+
+    Returns:
+        The cards due for review: those never reviewed first, then the oldest review first.
+    """
+    today = today or dt.date.today()
+    out = []
+    for card in cards:
+        age = None if card.reviewed is None else months_since(card.reviewed, today)
+        if age is None or age >= months:
+            out.append(StaleCard(card, age))
+    return sorted(out, key=lambda s: (s.months is not None, -(s.months or 0), s.card.id))

@@ -111,6 +111,8 @@ class Card(Strict):
     tags: list[str] = Field(default_factory=list)
     #: The month the card was last checked, `YYYY-MM` (SPEC.md section 5).
     reviewed: str | None = None
+    #: DigComp 2.2 competences the card builds, by number such as "2.4" (SPEC.md section 5; coach/digcomp.py).
+    digcomp: list[str] = Field(default_factory=list)
     #: Where the card was loaded from (set by the loader, not written in YAML).
     source: str = Field(default="", exclude=True)
 
@@ -120,6 +122,18 @@ class Card(Strict):
         if not SLUG.match(value):
             raise ValueError("expected a lowercase slug such as 'genai-prompting-basics'")
         return value
+
+    @field_validator("digcomp", mode="before")
+    @classmethod
+    def _digcomp(cls, value: Any) -> Any:
+        from coach.digcomp import check_ids
+
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise ValueError("expected a list of DigComp 2.2 competence numbers such as ['1.2', '4.2']")
+        # YAML reads an unquoted 2.4 as a number; the framework's numbers are labels, kept as text.
+        return check_ids([f"{v:.1f}" if isinstance(v, float) else str(v) for v in value])
 
     @field_validator("reviewed", mode="before")
     @classmethod

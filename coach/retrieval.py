@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from coach.documents import UNIT_PREFIX
 from coach.embedding import embed
 from coach.index import (
     Generation,
@@ -22,6 +23,7 @@ from coach.knowledge import KnowledgeBase, load_knowledge
 
 if TYPE_CHECKING:
     from coach.config import Settings
+    from coach.documents import Document, Passage
     from coach.models import Card
 
 Mode = Literal["hybrid", "bm25", "dense"]
@@ -44,6 +46,32 @@ class Hit:
     #: Cosine similarity of the card's best passage to the query (an absolute measure, unlike the fused
     #: score); None when dense retrieval did not rank the card.
     similarity: float | None = None
+
+    @property
+    def kind(self) -> str:
+        """Always "card" (a document passage is a DocHit); SPEC.md section 12's search field."""
+        return "card"
+
+
+@dataclass(frozen=True)
+class DocHit:
+    """One organisation-document passage found by search (`Retriever.search_all`).
+
+    `doc_id`, `title` and `locator` (page or heading) are what a citation `[doc:DOC_ID]` shows;
+    `text` is the passage itself.
+    """
+
+    doc_id: str
+    title: str
+    locator: str
+    text: str
+    score: float
+    similarity: float | None = None
+
+    @property
+    def kind(self) -> str:
+        """Always "doc"."""
+        return "doc"
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
@@ -69,25 +97,31 @@ class Retriever:
         self.position = {cid: i for i, cid in enumerate(self.ids)}
         domains = gen.manifest["domains"]
         self._domain_of = np.array(domains)
+        self._is_doc = np.array([cid.startswith(UNIT_PREFIX) for cid in self.ids], dtype=bool)
+        self.n_doc_passages = int(self._is_doc.sum())
+        self.docs: dict[str, tuple[Document, Passage]] = {}
         self._bm25 = load_bm25(gen.path / "bm25")
         self._collection = open_collection(settings, gen)
         self._qcache: dict[str, list[float]] = {}
         self.passages = int(gen.manifest.get("passages", len(self.ids)))
-        self.passages_per_card = max(1, -(-self.passages // max(1, len(self.ids))))
+        n_cards = len(self.ids) - self.n_doc_passages
+        self.passages_per_card = max(1, -(-(self.passages - self.n_doc_passages) // max(1, n_cards)))
 
     # ------------------------------------------------------------------ single retrievers
 
-    def _mask(self, domains: set[str] | None) -> Any:
+    def _mask(self, domains: set[str] | None, docs: bool = False) -> Any:
         import numpy as np
 
         if not domains:
-            return None
+            return None if docs or not self.n_doc_passages else ~self._is_doc
         return np.isin(self._domain_of, sorted(domains))
 
-    def _bm25_rankings(self, queries: list[str], depth: int, domains: set[str] | None) -> list[list[tuple[str, float]]]:
+    def _bm25_rankings(
+        self, queries: list[str], depth: int, domains: set[str] | None, docs: bool = False
+    ) -> list[list[tuple[str, float]]]:
         import numpy as np
 
-        mask = self._mask(domains)
+        mask = self._mask(domains, docs)
         out = []
         for tokens in tokenize(queries):
             scores = np.asarray(self._bm25.get_scores(tokens), dtype=float)
@@ -99,7 +133,7 @@ class Retriever:
         return out
 
     def _dense_rankings(
-        self, queries: list[str], depth: int, domains: set[str] | None
+        self, queries: list[str], depth: int, domains: set[str] | None, docs: bool = False
     ) -> list[list[tuple[str, float]]]:
         n_docs = int(self._mask(domains).sum()) if domains else len(self.ids)
         if n_docs == 0:
@@ -107,6 +141,8 @@ class Retriever:
         # Several passages per card: look deep enough to rank `depth` distinct cards.
         n = min(depth * self.passages_per_card, self.passages)
         where: dict[str, Any] | None = {"domain": {"$in": sorted(domains)}} if domains else None
+        if where is None and self.n_doc_passages and not docs:
+            where = {"kind": "card"}  # organisation documents only where asked for (search_all)
         vectors = self.query_vectors(queries)
         passage_ids: list[Any] = []
         distances: list[Any] = []
@@ -142,20 +178,37 @@ class Retriever:
     def search_many(
         self, queries: Sequence[str], k: int = 5, mode: Mode = "hybrid", domains: set[str] | None = None
     ) -> list[list[Hit]]:
-        """The best `k` cards for each query, in query order."""
-        queries = list(queries)
+        """The best `k` cards for each query, in query order (cards only; see `search_all` for documents)."""
+        return [
+            [h for h in hits if isinstance(h, Hit)]
+            for hits in self._search(list(queries), k, mode, domains, docs=False)
+        ]
+
+    def search_all(
+        self, query: str, k: int = 5, mode: Mode = "hybrid", domains: set[str] | None = None
+    ) -> list[Hit | DocHit]:
+        """The best `k` cards and organisation-document passages for one query, ranked together.
+
+        The same hybrid search as `search`, over the cards and the passages of the documents added with
+        `coach kb add-doc` (a domain filter leaves documents out, since they have no domain).
+        """
+        return self._search([query], k, mode, domains, docs=True)[0]
+
+    def _search(
+        self, queries: list[str], k: int, mode: Mode, domains: set[str] | None, docs: bool
+    ) -> list[list[Hit | DocHit]]:
         if not queries:
             return []
         depth = max(k, DEPTH)
-        results: list[list[Hit]] = []
+        results: list[list[Hit | DocHit]] = []
         if mode == "bm25":
-            for ranking in self._bm25_rankings(queries, depth, domains):
+            for ranking in self._bm25_rankings(queries, depth, domains, docs):
                 results.append(self._hits(ranking[:k]))
             return results
-        dense = self._dense_rankings(queries, depth, domains)
+        dense = self._dense_rankings(queries, depth, domains, docs)
         if mode == "dense":
             return [self._hits(r[:k], dict(r)) for r in dense]
-        sparse = self._bm25_rankings(queries, depth, domains)
+        sparse = self._bm25_rankings(queries, depth, domains, docs)
         for d, s in zip(dense, sparse, strict=True):
             fused = rrf([[cid for cid, _ in d], [cid for cid, _ in s]])
             # Ties (rare) fall back to dense similarity, then id, so the order is deterministic.
@@ -168,13 +221,19 @@ class Retriever:
         """The best `k` cards for one query."""
         return self.search_many([query], k=k, mode=mode, domains=domains)[0]
 
-    def _hits(self, ranking: Sequence[tuple[str, float]], similarity: dict[str, float] | None = None) -> list[Hit]:
-        hits = []
+    def _hits(
+        self, ranking: Sequence[tuple[str, float]], similarity: dict[str, float] | None = None
+    ) -> list[Hit | DocHit]:
+        hits: list[Hit | DocHit] = []
         for cid, score in ranking:
+            sim = similarity.get(cid) if similarity is not None else None
+            sim = None if sim is None else round(sim, 6)
             card = self.kb.get(cid)
             if card is not None:
-                sim = similarity.get(cid) if similarity is not None else None
-                hits.append(Hit(card, round(score, 6), None if sim is None else round(sim, 6)))
+                hits.append(Hit(card, round(score, 6), sim))
+            elif cid in self.docs:
+                doc, passage = self.docs[cid]
+                hits.append(DocHit(doc.doc_id, doc.title, passage.locator, passage.text, round(score, 6), sim))
         return hits
 
 
@@ -196,11 +255,14 @@ _CACHE: dict[tuple[str, str | None, tuple[str, ...]], Retriever] = {}
 
 def get_retriever(settings: Settings, kb: KnowledgeBase | None = None, auto_index: bool = True) -> Retriever:
     """A retriever over the current index; builds or refreshes the index first if the cards changed."""
+    from coach.documents import passage_index
+
     kb = kb if kb is not None else load_knowledge(settings.kb_dirs)
+    docs = passage_index(settings)
     gen = current_generation(settings)
     if (
         gen is None
-        or not is_fresh(gen, kb, settings.embed_model)
+        or not is_fresh(gen, kb, settings.embed_model, docs)
         or gen.manifest.get("chroma_url") != settings.chroma_url
     ):
         if gen is not None:
@@ -223,4 +285,5 @@ def get_retriever(settings: Settings, kb: KnowledgeBase | None = None, auto_inde
         _CACHE[key] = retriever
     else:
         retriever.kb = kb
+    retriever.docs = docs
     return retriever
