@@ -22,7 +22,25 @@ MODES: list[tuple[str, str]] = [
     ("Similar meaning", "dense"),
 ]
 DOMAIN_CHOICES: list[tuple[str, str]] = [(domain_label(d), d) for d in DOMAINS]
-RESULT_HEADERS = ["#", "Card", "Subject", "Match", "id"]
+RESULT_HEADERS = ["#", "Card", "Subject", "Evidence", "id"]
+
+
+def competence_choices() -> list[tuple[str, str]]:
+    """The DigComp 2.2 competences as (label, number), in framework order."""
+    from coach.digcomp import competences
+
+    return [(c.label, c.number) for c in competences().values()]
+
+
+def due_ids() -> set[str]:
+    """Ids of the cards due for review (reviewed 12 or more months ago, or never)."""
+    from coach.knowledge import stale_cards
+
+    return {s.card.id for s in stale_cards(retriever().kb.cards)}
+
+
+def _label(card: Any, due: set[str]) -> str:
+    return f"{card.title} [{card.id}]" + (" (due for review)" if card.id in due else "")
 
 
 def open_row(evt: gr.SelectData) -> Any:
@@ -46,12 +64,16 @@ def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8)
         mode=mode if mode in {"hybrid", "bm25", "dense"} else "hybrid",
         domains=wanted,
     )
+    from coach.kb_cli import query_covered, strength
+
+    covered = query_covered(query, retriever()) if hits else False
+    due = due_ids()
     rows = [
-        [i, h.card.title, domain_label(h.card.domain), round(float(h.score), 3), h.card.id]
+        [i, _label(h.card, due), domain_label(h.card.domain), strength(h.similarity, covered), h.card.id]
         for i, h in enumerate(hits, 1)
     ]
     picker = gr.update(
-        choices=[(f"{h.card.title} [{h.card.id}]", h.card.id) for h in hits], value=hits[0].card.id if hits else None
+        choices=[(_label(h.card, due), h.card.id) for h in hits], value=hits[0].card.id if hits else None
     )
     status = (
         f"{len(hits)} card{'s' if len(hits) != 1 else ''} found. Click a row to read the card."
@@ -61,11 +83,14 @@ def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8)
     return rows, picker, status
 
 
-def cards_in(domain: str | None) -> Any:
-    """The card picker for one subject."""
+def cards_in(domain: str | None, competence: str | None = None) -> Any:
+    """The card picker for one subject and, optionally, one DigComp 2.2 competence; due cards are marked."""
     kb = retriever().kb
     cards = kb.in_domain(domain) if domain else kb.cards
-    return gr.update(choices=[(f"{c.title} [{c.id}]", c.id) for c in cards], value=cards[0].id if cards else None)
+    if competence:
+        cards = [c for c in cards if competence in c.digcomp]
+    due = due_ids()
+    return gr.update(choices=[(_label(c, due), c.id) for c in cards], value=cards[0].id if cards else None)
 
 
 def known(card_id: str) -> bool:
@@ -78,7 +103,17 @@ def view(card_id: str | None) -> str:
     if not card_id:
         return "*Pick a card to read it here.*"
     card = retriever().kb.get(card_id)
-    return card_markdown(card) if card else "That card is not in the knowledge base."
+    if card is None:
+        return "That card is not in the knowledge base."
+    from coach.digcomp import competences
+
+    notes = []
+    if card.id in due_ids():
+        notes.append(f"**Due for review**: last checked {card.reviewed or 'never'}.")
+    if card.digcomp:
+        known = competences()
+        notes.append("DigComp 2.2: " + "; ".join(known[n].label for n in card.digcomp if n in known) + ".")
+    return card_markdown(card) + ("\n\n" + "\n\n".join(notes) if notes else "")
 
 
 def load_into_form(session: access.Session, card_id: str | None) -> tuple[Any, ...]:
@@ -183,7 +218,7 @@ def build(session: gr.State) -> dict[str, Any]:
             status = gr.Markdown("")
             results = gr.Dataframe(
                 headers=RESULT_HEADERS,
-                datatype=["number", "str", "str", "number", "str"],
+                datatype=["number", "str", "str", "str", "str"],
                 column_widths=["6%", "46%", "28%", "10%", "10%"],
                 interactive=False,
                 wrap=False,
@@ -193,6 +228,12 @@ def build(session: gr.State) -> dict[str, Any]:
             )
             with gr.Row():
                 browse = gr.Dropdown([("All subjects", ""), *DOMAIN_CHOICES], value="", label="Browse by subject")
+                competence = gr.Dropdown(
+                    [("Any competence", ""), *competence_choices()],
+                    value="",
+                    label="DigComp 2.2 competence",
+                    elem_id="kb-digcomp",
+                )
                 picker = gr.Dropdown([], label="Card", elem_id="kb-card-picker", allow_custom_value=True)
         with gr.Column(scale=2):
             card_view = gr.Markdown(view(None), elem_id="kb-card", max_height=560)
@@ -244,11 +285,12 @@ def build(session: gr.State) -> dict[str, Any]:
     form = [boxes[f] for f in FIELDS]
     search_btn.click(search, [query, mode, domains], [results, picker, status], api_name="search")
     query.submit(search, [query, mode, domains], [results, picker, status], api_visibility="private")
-    browse.change(cards_in, browse, picker, api_visibility="private")
+    browse.change(cards_in, [browse, competence], picker, api_visibility="private")
+    competence.change(cards_in, [browse, competence], picker, api_visibility="private")
     results.select(open_row, None, picker, api_visibility="private")
     picker.change(view, picker, card_view, api_name="view_card")
     edit_btn.click(load_into_form, [session, picker], [editing, edit_status, *form], api_name="edit_card")
     new_btn.click(new_card_form, [session], [editing, edit_status, *form], api_visibility="private")
     check_btn.click(check, [session, editing, *form], edit_msg, api_name="check_card")
     save_btn.click(save, [session, editing, *form], [edit_msg, card_view], api_name="save_card")
-    return {"picker": picker, "card_view": card_view, "browse": browse}
+    return {"picker": picker, "card_view": card_view, "browse": browse, "competence": competence}

@@ -134,3 +134,54 @@ def test_bad_reviewed_month_named(tmp_path: Path) -> None:
         assert result.exit_code == 2, value
         assert "bad.yaml: reviewed" in result.output and expected in result.output, (value, result.output)
         assert "Traceback" not in result.output
+
+
+def test_stale_lists_cards_due_for_review(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path, id="old-card", reviewed="2025-01")
+    fresh = yaml.safe_load(MODEL_CARD.read_text(encoding="utf-8")) | {"id": "fresh-card", "reviewed": "2026-06"}
+    (folder / "fresh.yaml").write_text(yaml.safe_dump(fresh), encoding="utf-8")
+    never = {k: v for k, v in fresh.items() if k != "reviewed"} | {"id": "never-card"}
+    (folder / "never.yaml").write_text(yaml.safe_dump(never), encoding="utf-8")
+    args = ["kb", "stale", "--kb", str(folder), "--months", "12", "--today", "2026-12-15", "--format", "json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    rows = [r for r in json.loads(result.output) if r["topic_id"] in {"old-card", "fresh-card", "never-card"}]
+    assert [(r["topic_id"], r["months_since_review"]) for r in rows] == [("never-card", None), ("old-card", 23)]
+    # Exactly 12 months is due; 11 is not.
+    result = CliRunner().invoke(cli, [*args[:6], "--today", "2027-06-01", "--format", "json"])
+    assert "fresh-card" in {r["topic_id"] for r in json.loads(result.output)}
+    result = CliRunner().invoke(cli, [*args[:6], "--today", "2027-05-31", "--format", "json"])
+    assert "fresh-card" not in {r["topic_id"] for r in json.loads(result.output)}
+    table = CliRunner().invoke(cli, ["kb", "stale", "--kb", str(folder), "--today", "2026-12-15"])
+    assert table.exit_code == 0 and "old-card" in table.output and "fresh-card" not in table.output
+    bad = CliRunner().invoke(cli, ["kb", "stale", "--today", "15/12/2026"])
+    assert bad.exit_code == 2 and "--today" in bad.output
+
+
+def test_validate_warns_but_passes_on_stale_cards(tmp_path: Path) -> None:
+    folder = bad_kb(tmp_path, id="old-card", reviewed="2025-01")
+    result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder), "--today", "2026-12-15"])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "bad.yaml: reviewed 2025-01; due for review" in result.output
+    assert "ok:" in result.output
+
+
+def test_digcomp_ids_checked_against_the_framework(tmp_path: Path) -> None:
+    from coach.digcomp import areas, competences
+
+    assert len(areas()) == 5 and len(competences()) == 21
+    assert competences()["1.1"].name == "Browsing, searching and filtering data, information and digital content"
+    assert competences()["5.4"].name == "Identifying digital competence gaps"
+    assert [n for n in competences() if n.startswith("2.")] == ["2.1", "2.2", "2.3", "2.4", "2.5", "2.6"]
+    for value, expected in ((["6.1"], "'6.1'"), (["2.4", "2.4"], "once"), ("2.4", "a list")):
+        folder = bad_kb(tmp_path, id="my-card", digcomp=value)
+        result = CliRunner().invoke(cli, ["kb", "validate", "--kb", str(folder)])
+        assert result.exit_code == 2 and "bad.yaml: digcomp" in result.output and expected in result.output, (
+            result.output
+        )
+    folder = bad_kb(tmp_path, id="my-card", digcomp=[2.4, "4.2"])  # an unquoted 2.4 is read as text
+    result = CliRunner().invoke(cli, ["kb", "show", "my-card", "--kb", str(folder), "--format", "json"])
+    assert json.loads(result.output)["digcomp"] == ["2.4", "4.2"]
+    shipped = load_knowledge([DEFAULT_KB]).cards
+    tagged = [c for c in shipped if c.digcomp]
+    assert len(tagged) >= 60 and all(c.digcomp for c in shipped if c.domain == "cybersecurity-privacy")
