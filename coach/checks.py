@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from coach.knowledge import KnowledgeBase
-from coach.models import PROGRAM_DOMAIN, SENIOR_DOMAINS, Pair, Plan
+from coach.models import MENTOR_DOMAINS, PROGRAM_DOMAIN, SENIOR_DOMAINS, Pair, Plan
+
+if TYPE_CHECKING:
+    from coach.retrieval import Retriever
+
+#: Domains in plain words, for sentences (the slugs are for files and JSON).
+DOMAIN_NAMES = {
+    "generative-ai": "generative AI",
+    "consumer-trends": "consumer trends",
+    "collaboration-tools": "collaboration tools",
+    "social-media": "social media",
+    "digital-workflow": "digital workflow",
+    "data-literacy": "data literacy",
+    "cybersecurity-privacy": "cybersecurity and privacy",
+    "strategy-context": "strategy and business context",
+    "leadership-communication": "leadership and communication",
+    "career-navigation": "career navigation",
+    "program-practice": "running the pairing",
+}
 
 KICKOFF_CARD = "program-kickoff-ground-rules"
 GOALS_CARD = "program-goal-setting"
@@ -91,10 +110,15 @@ def check_plan(plan: Plan, pair: Pair, kb: KnowledgeBase) -> list[str]:
         if CLOSING_CARD not in {t.id for t in plan.sessions[-1].topics}:
             errors.append(f"the last session should review progress and agree next steps ({CLOSING_CARD})")
     covered = {g for s in plan.sessions for g in s.goals}
+    uncovered = set(plan.uncovered_goals)
     for gi, goal in enumerate(pair.mentee.goals):
-        if gi not in covered:
+        if goal in uncovered:
+            if gi in covered:
+                errors.append(f"goal {gi + 1} ({goal!r}) is listed as uncovered but a session claims it")
+        elif gi not in covered:
             errors.append(f"goal {gi + 1} ({goal!r}) is not covered by any session")
     errors += _order_errors(plan, kb)
+    errors += activity_repeats(plan, kb)
     seen: dict[str, int] = {}
     for s in plan.sessions:
         for p in s.discussion_prompts:
@@ -121,3 +145,85 @@ def _order_errors(plan: Plan, kb: KnowledgeBase) -> list[str]:
             if pre in position and position[pre] > (num, j):
                 errors.append(f"session {num}: {cid!r} comes before its prerequisite {pre!r}")
     return errors
+
+
+def _fill(text: str, plan: Plan) -> str:
+    for key, value in (
+        ("{mentor}", plan.mentor.name),
+        ("{mentee}", plan.mentee.name),
+        ("{mentor_role}", plan.mentor.role),
+        ("{mentee_role}", plan.mentee.role),
+    ):
+        text = text.replace(key, value)
+    return text
+
+
+def activity_uses(plan: Plan, kb: KnowledgeBase) -> list[list[tuple[str, int]]]:
+    """Per session, the card activities its agenda runs, as (card id, activity index), in agenda order.
+
+    An agenda block runs a card activity when it contains the activity's description (names filled in).
+    """
+    out: list[list[tuple[str, int]]] = []
+    for s in plan.sessions:
+        cards = [c for t in s.topics if (c := kb.get(t.id)) is not None]
+        found: list[tuple[str, int]] = []
+        for a in s.agenda:
+            text = normalise(a.activity)
+            for card in cards:
+                for j, act in enumerate(card.activities):
+                    desc = normalise(_fill(act.description, plan))
+                    if desc and desc in text:
+                        found.append((card.id, j))
+        out.append(found)
+    return out
+
+
+def activity_repeats(plan: Plan, kb: KnowledgeBase) -> list[str]:
+    """Card activities run twice in one session, or again in a later session while the card has unused ones."""
+    uses = activity_uses(plan, kb)
+    used = {key for found in uses for key in found}
+    first: dict[tuple[str, int], int] = {}
+    errors: list[str] = []
+    for s, found in zip(plan.sessions, uses, strict=True):
+        here: set[tuple[str, int]] = set()
+        for key in found:
+            card = kb.get(key[0])
+            title = card.activities[key[1]].title if card else key[0]
+            if key in here:
+                errors.append(f"session {s.number}: runs the activity {title!r} twice")
+                continue
+            here.add(key)
+            if key in first and first[key] != s.number and card is not None:
+                unused = [a.title for j, a in enumerate(card.activities) if (card.id, j) not in used]
+                if unused:
+                    errors.append(
+                        f"session {s.number}: repeats the activity {title!r} from session {first[key]} "
+                        f"although {card.title!r} offers others ({unused[0]!r})"
+                    )
+            first.setdefault(key, s.number)
+    return errors
+
+
+#: Least cosine similarity (MiniLM, best passage) of a goal's best teaching card for the goal to count as served.
+#: Measured on the eval cases and example pairs: goals the cards teach score 0.39 and up ("automate
+#: repetitive admin" 0.45), goals they do not 0.30 and below (quantum-safe encryption 0.30, Mandarin
+#: etiquette 0.27, regulatory submissions 0.27, underwater basket weaving 0.13).
+GOAL_SERVED_SIMILARITY = 0.35
+
+
+def served_goals(goals: list[str], retriever: Retriever) -> list[bool]:
+    """For each goal, whether a teaching card is really about it (not merely the least unrelated card).
+
+    Served: the best card is close in meaning (`GOAL_SERVED_SIMILARITY`) and one of the five best
+    shares a distinctive word with the goal.
+    """
+    from coach.grounding import _card_words, distinctive_words
+
+    if not goals:
+        return []
+    out = []
+    for goal, hits in zip(goals, retriever.search_many(goals, k=5, domains=set(MENTOR_DOMAINS)), strict=True):
+        words = distinctive_words(goal, retriever.kb.cards)
+        close = bool(hits) and max((h.similarity or 0.0) for h in hits) >= GOAL_SERVED_SIMILARITY
+        out.append(close and any(words & _card_words(h.card) for h in hits))
+    return out

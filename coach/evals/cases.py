@@ -30,6 +30,8 @@ PLAN_EVALUATORS = (
     "personalization",
     "tone_safety",
     "readability",
+    "wording",
+    "honesty",
 )
 CHAT_EVALUATORS = ("chat", "tone_safety")
 JUDGE = "judge"

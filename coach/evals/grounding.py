@@ -28,7 +28,10 @@ class CoverageEvaluator(PlanEvaluator):
         goals = subject.pair.mentee.goals
         matches = self._matchers(subject)
         problems = []
+        declared = set(plan.uncovered_goals)
         for gi, goal in enumerate(goals):
+            if goal in declared:
+                continue  # declared uncovered: the honesty evaluator judges whether that is true
             claimed = [s for s in plan.sessions if gi in s.goals]
             if not claimed:
                 problems.append(f"goal {gi + 1} ({goal!r}) is not claimed by any session")
@@ -38,8 +41,10 @@ class CoverageEvaluator(PlanEvaluator):
                     f"goal {gi + 1} ({goal!r}): sessions {', '.join(str(s.number) for s in claimed)} claim it, "
                     "but none of their topics matches it"
                 )
-        score = ratio(len(goals) - len(problems), len(goals))
-        return Verdict(score, problems_reason(problems, f"all {len(goals)} goals reach a matching session"))
+        counted = len([g for g in goals if g not in declared])
+        score = ratio(counted - len(problems), counted)
+        ok = f"all {counted} goals the cards serve reach a matching session"
+        return Verdict(score, problems_reason(problems, ok))
 
     def _matchers(self, subject: PlanSubject) -> list[Callable[[str, str], bool]]:
         goals = subject.pair.mentee.goals
@@ -133,3 +138,65 @@ def _card_text(card: Any) -> str:
     parts += [p.text for p in card.discussion_prompts]
     parts += [f"{r.name} {r.note}" for r in card.resources]
     return " ".join(parts)
+
+
+class HonestyEvaluator(PlanEvaluator):
+    """The plan claims only what the cards serve (SPEC.md section 3, `uncovered_goals`).
+
+    Fails on: a goal no card serves that a session or a success measure claims, or that is missing
+    from `uncovered_goals`; a goal listed there that a card does serve; a success measure about a
+    teaching domain that none of the goals touches (a goal touches the domains of its best cards).
+    """
+
+    name: ClassVar[str] = "honesty"
+
+    def score_plan(self, plan: Plan, subject: PlanSubject) -> Verdict:
+        """Share of goals and success measures that claim nothing the cards do not serve."""
+        from coach.checks import DOMAIN_NAMES, served_goals
+
+        goals = subject.pair.mentee.goals
+        if subject.retriever is None:
+            raise CoachError("the honesty evaluator needs the retriever to tell which goals the cards serve")
+        served = served_goals(goals, subject.retriever)
+        declared = set(plan.uncovered_goals)
+        check = Checklist()
+        for gi, goal in enumerate(goals):
+            g = f"goal {gi + 1} ({goal!r})"
+            if served[gi]:
+                check(goal not in declared, f"{g} is listed as uncovered, but cards serve it")
+                continue
+            claimed = [str(s.number) for s in plan.sessions if gi in s.goals]
+            measured = any(goal.lower() in m.lower() for m in plan.success_measures)
+            check(
+                not claimed and not measured and goal in declared,
+                f"{g}: no card serves it, yet "
+                + (
+                    f"sessions {', '.join(claimed)} claim it"
+                    if claimed
+                    else "a success measure claims it"
+                    if measured
+                    else "uncovered_goals does not list it"
+                ),
+            )
+        touched: set[str] = set()
+        wanted = [goal for gi, goal in enumerate(goals) if served[gi]]
+        if wanted:
+            for hits in subject.retriever.search_many(wanted, k=5, domains=set(MENTOR_DOMAINS)):
+                touched |= {h.card.domain for h in hits}
+        for k, measure in enumerate(plan.success_measures):
+            text = measure.lower()
+            for goal in goals:
+                text = text.replace(goal.lower(), " ")
+            strays = [
+                d
+                for d in MENTOR_DOMAINS
+                if d not in touched and (d in text or re.search(rf"\b{re.escape(DOMAIN_NAMES[d].lower())}\b", text))
+            ]
+            check(
+                not strays,
+                f"success measure {k + 1} is about {DOMAIN_NAMES[strays[0]] if strays else ''}, which no goal touches",
+            )
+        return Verdict(
+            check.score(),
+            problems_reason(check.problems, f"claims only what the cards serve ({check.count} goals and measures)"),
+        )

@@ -1,4 +1,5 @@
-"""Prose evaluators: no repetition (diversity), written for this pair (personalization), and readable."""
+"""Prose evaluators: no repetition (diversity), written for this pair (personalization), readable, and worded
+as sentences rather than assembled labels (wording)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from coach.evals.evaluator import (
     session_texts,
     words_of,
 )
-from coach.models import Pair, Plan
+from coach.models import DOMAINS, Pair, Plan
 
 #: Two texts whose normalised fuzzy ratio (0-100) reaches this are near-duplicates.
 NEAR_DUPLICATE_RATIO = 90.0
@@ -97,6 +98,13 @@ class DiversityEvaluator(PlanEvaluator):
             if why:
                 flagged.add(("text", k))
                 problems.append(f"{where} {why}")
+        # The same card activity run twice (under any label), or again later while its card offers others.
+        from coach.checks import activity_repeats
+
+        repeats = activity_repeats(plan, subject.kb)
+        for k, why in enumerate(repeats):
+            flagged.add(("card activity", k))
+            problems.append(why)
         total = len(prompts) + len(activities) + len(texts)
         score = ratio(total - len(flagged), total)
         return Verdict(
@@ -278,3 +286,72 @@ def prose_for_grading(items: list[str]) -> str:
             continue
         out.append(item if item[-1] in ".?!" else item + ".")
     return " ".join(out)
+
+
+#: A session title longer than this reads as a list, not a title.
+TITLE_CHARS = 80
+_STACKED = re.compile(r"^[^.?!:]{1,120}:\s+[^.?!:]{1,120}:\s|^[^.?!:]{1,120}\s[-–—]\s[^.?!:]{1,120}:\s")
+_SLUGISH = re.compile(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b")
+_BOTH_ASKS = re.compile(r"\bBoth asks\b|\bboth asks:", re.IGNORECASE)
+
+
+def _without_user_text(text: str, own: list[str]) -> str:
+    """The text with the pair's own words (goals, strengths, names) cut out: quoting them as written is right."""
+    for value in own:
+        if value:
+            text = text.replace(value, " ")
+    return text
+
+
+class WordingEvaluator(PlanEvaluator):
+    """Written as sentences: names keep their casing, one label per line, no ids, short titles, grammar.
+
+    Fails on: an acronym or product name lower-cased ("with ai", "in google drive"); an agenda line or
+    title that stacks labels ("Leads (Card): Activity: ..."); a card id or domain slug in prose; a
+    session title over `TITLE_CHARS` characters; "Both asks" in the rendered plan.
+    """
+
+    name: ClassVar[str] = "wording"
+
+    def score_plan(self, plan: Plan, subject: PlanSubject) -> Verdict:
+        """Share of texts with no wording seam (the rendered Markdown counts as one more text)."""
+        from coach.export import to_markdown
+
+        pair = subject.pair
+        own = sorted(
+            [*pair.mentee.goals, *pair.mentor.strengths, pair.mentor.name, pair.mentee.name],
+            key=len,
+            reverse=True,
+        )
+        from coach.wording import proper_words
+
+        proper = proper_words(subject.kb)
+        slugs = {c.id for c in subject.kb.cards} | set(DOMAINS)
+        texts = plan_texts(plan)
+        problems: list[str] = []
+        flagged: set[int] = set()
+        for k, (where, text) in enumerate(texts):
+            plain = _without_user_text(text, own)
+            lowered = sorted({w for w in re.findall(r"\b[a-z][a-z0-9]*\b", plain) if w in proper})
+            if lowered:
+                flagged.add(k)
+                problems.append(f"{where} lower-cases {', '.join(repr(w) for w in lowered[:3])}: {_short(text, 60)!r}")
+            ids = sorted({m for m in _SLUGISH.findall(plain) if m in slugs})
+            if ids:
+                flagged.add(k)
+                problems.append(f"{where} shows the id {ids[0]!r} in a sentence")
+            if (where.endswith(" title") or " agenda " in where) and _STACKED.search(text):
+                flagged.add(k)
+                problems.append(f"{where} stacks labels: {_short(text, 60)!r}")
+            if where.endswith(" title") and len(text) > TITLE_CHARS:
+                flagged.add(k)
+                problems.append(f"{where} is {len(text)} characters (at most {TITLE_CHARS}): {_short(text, 60)!r}")
+        rendered = to_markdown(plan)
+        render_bad = bool(_BOTH_ASKS.search(rendered) or any(_BOTH_ASKS.search(t) for _, t in texts))
+        if render_bad:
+            problems.append("the plan reads 'Both asks' (two people ask)")
+        total = len(texts) + 1
+        return Verdict(
+            ratio(total - len(flagged) - int(render_bad), total),
+            problems_reason(problems, f"{total} texts read as sentences, names keep their casing, no ids"),
+        )

@@ -8,9 +8,14 @@ from coach.errors import CoachError
 from coach.evals.cases import PlanCase, PlanExpect, load_thresholds
 from coach.evals.chat import ChatEvaluator
 from coach.evals.evaluator import ChatSubject, Evaluator, PlanSubject, Score, Verdict
-from coach.evals.grounding import CoverageEvaluator, GroundingEvaluator
+from coach.evals.grounding import CoverageEvaluator, GroundingEvaluator, HonestyEvaluator
 from coach.evals.judge import JudgeEvaluator
-from coach.evals.prose import DiversityEvaluator, PersonalizationEvaluator, ReadabilityEvaluator
+from coach.evals.prose import (
+    DiversityEvaluator,
+    PersonalizationEvaluator,
+    ReadabilityEvaluator,
+    WordingEvaluator,
+)
 from coach.evals.results import CaseResult, Produced
 from coach.evals.structure import BalanceEvaluator, OrderEvaluator, StructureEvaluator
 from coach.evals.tone import ToneSafetyEvaluator, system_prompts
@@ -34,6 +39,8 @@ def plan_evaluators(judge: Provider | None = None) -> list[Evaluator]:
         PersonalizationEvaluator(),
         ToneSafetyEvaluator(),
         ReadabilityEvaluator(),
+        WordingEvaluator(),
+        HonestyEvaluator(),
     ]
     if judge is not None:
         out.append(JudgeEvaluator(judge))

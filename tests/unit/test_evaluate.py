@@ -332,6 +332,153 @@ def test_two_different_pairs_must_not_get_the_same_plan(good: Plan, pair: Pair, 
     assert scores["personalization"].passed, scores["personalization"].reason
 
 
+# --------------------------------------------------------------------------- seams of issue 12
+# Each test plants a sentence the offline planner or the revise box really wrote before issue 12, and the
+# evaluator that owns the rule must fail on it (and name it), while the good plan passes.
+
+
+def score_of(name: str, plan: Plan, pair: Pair, retriever) -> Score:
+    return evaluate(plan, pair, retriever)[name]
+
+
+def test_seam_lower_cased_acronym(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    bad.sessions[1].discussion_prompts[0].text = (
+        "Robert Klein, how could drafting and summarising documents with ai and cloud files, sharing links and "
+        "permissions help you draft board reports?"
+    )
+    s = score_of("wording", bad, pair, retriever)
+    assert not s.passed and "lower-cases 'ai'" in s.reason
+    assert failing(evaluate(bad, pair, retriever)) == {"wording"}
+
+
+def test_seam_lower_cased_product_name(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    bad.sessions[2].objectives.append("Share board documents in google drive with the right people")
+    s = score_of("wording", bad, pair, retriever)
+    assert not s.passed and "'google'" in s.reason
+
+
+def test_seam_the_pairs_own_words_may_be_quoted_as_written(good: Plan, pair: Pair, retriever) -> None:
+    own = pair.model_copy(deep=True)
+    own.mentee.goals = [*own.mentee.goals, "use ai tools to draft grant applications faster"]
+    quoted = copy(good)
+    quoted.sessions[1].objectives.append(f"Work towards “{own.mentee.goals[-1]}”")
+    s = evaluate(quoted, own, retriever)["wording"]
+    assert s.passed, s.reason
+
+
+def test_seam_stacked_labels(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    senior = next(a for a in bad.sessions[1].agenda if a.lead == "mentee")
+    senior.activity = (
+        "Robert Klein leads as Chief Financial Officer (How the organisation really works): Draw the real org chart: "
+        "The senior draws who really decides, and the junior asks why."
+    )
+    s = score_of("wording", bad, pair, retriever)
+    assert not s.passed and "stacks labels" in s.reason
+
+
+def test_seam_ids_in_sentences(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    bad.sessions[3].reflection.append("topic genai-analysis-custom-assistants -> genai-drafting-summarising")
+    s = score_of("wording", bad, pair, retriever)
+    assert not s.passed and "shows the id 'genai-" in s.reason
+    slug = copy(good)
+    slug.success_measures.append("Robert Klein's self-rated comfort in generative-ai rises from 1 to at least 3 of 5")
+    s = score_of("wording", slug, pair, retriever)
+    assert not s.passed and "shows the id 'generative-ai'" in s.reason
+
+
+def test_seam_titles_over_80_characters(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    bad.sessions[-1].title = (
+        "Co-editing shared documents: comments, suggestions and versions & Responsible AI use: confidentiality, "
+        "company policy and disclosure, then review and next steps"
+    )
+    s = score_of("wording", bad, pair, retriever)
+    assert not s.passed and "characters (at most 80)" in s.reason
+
+
+def test_seam_both_asks(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    bad.sessions[2].reflection.append("Both asks: what would you change next time?")
+    s = score_of("wording", bad, pair, retriever)
+    assert not s.passed and "Both asks" in s.reason
+    # The rendered plan never writes it for a prompt both people ask.
+    from coach.export import to_markdown
+
+    both = copy(good)
+    both.sessions[2].discussion_prompts.append(DiscussionPrompt(text="What surprised you most?", asked_by="both"))
+    assert "Both asks" not in to_markdown(both)
+
+
+def test_seam_repeated_activity_within_a_session(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    s2 = bad.sessions[1]
+    senior = next(a for a in s2.agenda if a.lead == "mentee")
+    # The same senior-led activity again, under another label and with minutes taken from it.
+    senior.minutes -= 3
+    s2.agenda.append(senior.model_copy(update={"activity": "Again: " + senior.activity, "minutes": 3}))
+    s = score_of("diversity", bad, pair, retriever)
+    assert not s.passed and "twice" in s.reason
+
+
+def test_seam_repeated_activity_across_sessions(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    last = bad.sessions[-1]
+    taught = bad.sessions[2]
+    # Session 3 runs two of its card's activities (the third is left for later); the closing session then
+    # runs one of those two again, although the card still offers one nobody has run.
+    blocks = [a for a in taught.agenda if a.lead != "both" or len(a.activity) > 80]
+    topic, dropped = blocks[0], blocks[-2]
+    assert topic is not dropped
+    topic.minutes += dropped.minutes
+    taught.agenda.remove(dropped)
+    card_ids = [t.id for t in taught.topics]
+    last.topics += [t for t in taught.topics if t.id not in {x.id for x in last.topics}]
+    last.citations += [c for c in taught.citations if c.topic_id in card_ids]
+    block = next(a for a in last.agenda if a.minutes >= 8)
+    block.activity = "Practice: " + topic.activity
+    s = score_of("diversity", bad, pair, retriever)
+    assert not s.passed and "repeats the activity" in s.reason
+
+
+def test_seam_claimed_but_uncovered_goal(good: Plan, pair: Pair, retriever) -> None:
+    odd = pair.model_copy(deep=True)
+    odd.mentee.goals = [*odd.mentee.goals, "learn underwater basket weaving"]
+    bad = copy(good)
+    bad.goals = list(odd.mentee.goals)
+    for s in bad.sessions[:2]:
+        s.goals = sorted({*s.goals, 2})
+    bad.success_measures.append(
+        "Robert Klein can show a real example of this goal in practice: learn underwater basket weaving "
+        "(worked on in sessions 1, 2)"
+    )
+    s = evaluate(bad, odd, retriever)["honesty"]
+    assert not s.passed and "no card serves it" in s.reason and "claim it" in s.reason
+    # Declared uncovered and claimed nowhere: honest, and coverage does not count it.
+    honest = copy(good)
+    honest.goals = list(odd.mentee.goals)
+    honest.uncovered_goals = ["learn underwater basket weaving"]
+    scores = evaluate(honest, odd, retriever)
+    assert scores["honesty"].passed, scores["honesty"].reason
+    assert scores["coverage"].passed, scores["coverage"].reason
+    # A goal the cards do serve may not be declared uncovered to dodge coverage.
+    dodge = copy(good)
+    dodge.uncovered_goals = [pair.mentee.goals[0]]
+    s = evaluate(dodge, pair, retriever)["honesty"]
+    assert not s.passed and "listed as uncovered, but cards serve it" in s.reason
+
+
+def test_seam_success_measure_for_a_domain_no_goal_touches(good: Plan, pair: Pair, retriever) -> None:
+    bad = copy(good)
+    bad.success_measures.append("Robert Klein's self-rated comfort with collaboration tools rises from 3 to at least 5")
+    s = score_of("honesty", bad, pair, retriever)
+    assert not s.passed and "collaboration tools, which no goal touches" in s.reason
+    assert failing(evaluate(bad, pair, retriever)) == {"honesty"}
+
+
 # --------------------------------------------------------------------------- chat
 
 
