@@ -353,7 +353,14 @@ def search(
 @cli.command()
 @kb_option
 @click.option("--pair", "pair_file", required=True, help="The pair YAML file (SPEC.md section 2).")
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "markdown", "json", "ics"]),
+    default="md",
+    show_default=True,
+    help="md (or markdown), json (SPEC.md section 3), or ics: a calendar, timed when the pair file gives time and timezone.",
+)
 @click.option("--out", default=None, help="Write to this file instead of standard output.")
 @click.option("--model", default=None, metavar="ENGINE", help="offline | local | openai:MODEL (default: $COACH_MODEL).")
 def plan(kb_dirs: tuple[str, ...], pair_file: str, fmt: str, out: str | None, model: str | None) -> None:
@@ -379,6 +386,18 @@ def plan(kb_dirs: tuple[str, ...], pair_file: str, fmt: str, out: str | None, mo
     problems = check_plan(result, pair, retriever.kb)
     if problems:
         raise CoachError("the plan failed its checks: " + "; ".join(problems))
+    from coach.export import plan_warnings
+
+    # Warnings go to standard error, except beside JSON on standard output, which scripts read whole
+    # (the JSON lists uncovered_goals itself).
+    if not (fmt == "json" and out is None):
+        for warning in plan_warnings(result, pair):
+            click.echo(f"warning: {warning}", err=True)
+    if fmt == "ics":
+        from coach.export import pair_ics
+
+        write_output(pair_ics(result, pair).decode("utf-8"), out)
+        return
     write_output(to_json(result) if fmt == "json" else to_markdown(result), out)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from coach.models import Card, Plan, Session
+from coach.models import Card, Pair, Plan, Session
 
 
 def to_json(plan: Plan) -> str:
@@ -17,6 +17,11 @@ def _who(plan: Plan, lead: str) -> str:
     return {"mentor": plan.mentor.name, "mentee": plan.mentee.name}.get(lead, "Both")
 
 
+def _asks(plan: Plan, asked_by: str) -> str:
+    """Who asks a prompt, as a label that agrees with its subject ("Priya asks", "Both ask")."""
+    return "Both ask" if asked_by == "both" else f"{_who(plan, asked_by)} asks"
+
+
 def _clock(minutes: int) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}"
 
@@ -24,6 +29,16 @@ def _clock(minutes: int) -> str:
 def _md_escape(text: str) -> str:
     """Keep table cells on one line and stop stray pipes from breaking the table."""
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def uncovered_advice(goals: list[str]) -> str:
+    """What to do about goals no card serves (shown wherever the plan is shown)."""
+    which = "this goal" if len(goals) == 1 else "these goals"
+    return (
+        f"No card in the knowledge base teaches {which}, so the plan does not claim to cover {'it' if len(goals) == 1 else 'them'}. "
+        "Add a card on it (`coach kb validate --kb DIR`, then `--kb DIR`), or reword the goal in terms of "
+        "AI, collaboration tools, social media, digital workflow, data or security."
+    )
 
 
 def session_to_markdown(plan: Plan, s: Session) -> str:
@@ -44,7 +59,7 @@ def session_to_markdown(plan: Plan, s: Session) -> str:
         lines.append(f"| {_clock(t)} | {a.minutes} | {_md_escape(a.activity)} | {_who(plan, a.lead)} |")
         t += a.minutes
     lines += ["", "### Discussion prompts"]
-    lines += [f"- **{_who(plan, p.asked_by)} asks:** {p.text}" for p in s.discussion_prompts]
+    lines += [f"- **{_asks(plan, p.asked_by)}:** {p.text}" for p in s.discussion_prompts]
     lines += ["", "### Reflection"]
     lines += [f"- {r}" for r in s.reflection]
     lines += ["", "*Sources:* " + ", ".join(f"`{c.topic_id}` ({c.source})" for c in s.citations), ""]
@@ -71,6 +86,10 @@ def to_markdown(plan: Plan) -> str:
     if plan.goals:
         lines += ["", "## Goals"]
         lines += [f"{i + 1}. {g}" for i, g in enumerate(plan.goals)]
+    if plan.uncovered_goals:
+        lines += ["", "## Not covered by the knowledge base", ""]
+        lines += [f"- {g}" for g in plan.uncovered_goals]
+        lines += ["", uncovered_advice(plan.uncovered_goals)]
     lines += ["", "## Ground rules"]
     lines += [f"- {r}" for r in plan.ground_rules]
     lines += ["", "## How we will know it worked"]
@@ -127,19 +146,26 @@ def _session_description(plan: Plan, s: Session) -> str:
         lines += [
             "",
             "Discussion prompts:",
-            *[f"- {_who(plan, p.asked_by)} asks: {p.text}" for p in s.discussion_prompts],
+            *[f"- {_asks(plan, p.asked_by)}: {p.text}" for p in s.discussion_prompts],
         ]
     lines += ["", "Sources: " + ", ".join(c.topic_id for c in s.citations)]
     return "\n".join(lines)
 
 
-def to_ics(plan: Plan, start_time: dt.time | None = None) -> bytes:
+def to_ics(
+    plan: Plan,
+    start_time: dt.time | None = None,
+    timezone: str | None = None,
+    emails: dict[str, str | None] | None = None,
+) -> bytes:
     """The plan as an iCalendar file: one event per session with the agenda in the description.
 
     Args:
         plan: The plan to export.
         start_time: Local start time of every session; without it each session is an all-day event
             on its date (the plan fixes the dates, not the hour).
+        timezone: IANA zone of `start_time` (SPEC.md section 2); floating local time without it.
+        emails: `{"mentor": ..., "mentee": ...}` addresses; each given one becomes an attendee.
     """
     import hashlib
 
@@ -164,9 +190,23 @@ def to_ics(plan: Plan, start_time: dt.time | None = None) -> bytes:
             ev.add("dtend", s.date + dt.timedelta(days=1))
             ev.add("transp", "TRANSPARENT")
         else:
-            begin = dt.datetime.combine(s.date, start_time)
+            zone = None
+            if timezone:
+                from zoneinfo import ZoneInfo
+
+                zone = ZoneInfo(timezone)
+            begin = dt.datetime.combine(s.date, start_time, tzinfo=zone)
             ev.add("dtstart", begin)
             ev.add("dtend", begin + dt.timedelta(minutes=s.minutes))
+        for side, person in (("mentor", plan.mentor), ("mentee", plan.mentee)):
+            address = (emails or {}).get(side)
+            if address:
+                from icalendar import vCalAddress
+
+                who = vCalAddress(f"mailto:{address}")
+                who.params["cn"] = person.name
+                who.params["role"] = "REQ-PARTICIPANT"
+                ev.add("attendee", who, encode=False)
         ev.add(
             "description",
             f"{s.minutes} minutes, {plan.mentor.name} and {plan.mentee.name}\n\n" + _session_description(plan, s),
@@ -263,3 +303,27 @@ def to_docx(plan: Plan) -> bytes:
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()
+
+
+def pair_ics(plan: Plan, pair: Pair) -> bytes:
+    """The plan's calendar with the pair file's time, zone and email addresses (SPEC.md section 2)."""
+    prog = pair.program
+    emails = {"mentor": pair.mentor.email, "mentee": pair.mentee.email}
+    return to_ics(plan, prog.time, prog.timezone if prog.time else None, emails)
+
+
+def plan_warnings(plan: Plan, pair: Pair, today: dt.date | None = None) -> list[str]:
+    """What the people should know before using the plan: goals no card serves, a start in the past."""
+    out = []
+    if plan.uncovered_goals:
+        goals = "; ".join(f"“{g}”" for g in plan.uncovered_goals)
+        out.append(
+            f"not covered by the knowledge base, so not in the plan: {goals}. {uncovered_advice(plan.uncovered_goals)}"
+        )
+    today = today or dt.date.today()
+    if pair.program.start < today:
+        out.append(
+            f"the program starts on {pair.program.start:%a %d %b %Y}, which is in the past; "
+            "set program.start to the date of the first session"
+        )
+    return out

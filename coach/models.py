@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coach import limits
 
@@ -173,6 +173,16 @@ def _plain_text(value: str) -> str:
 PlainName = Annotated[str, Field(min_length=1, max_length=limits.NAME_CHARS), AfterValidator(_plain_text)]
 PlainRole = Annotated[str, Field(min_length=1, max_length=limits.ROLE_CHARS), AfterValidator(_plain_text)]
 GoalText = Annotated[str, Field(min_length=1, max_length=limits.GOAL_CHARS), AfterValidator(_plain_text)]
+_EMAIL = re.compile(r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,190}\.[A-Za-z]{2,24}$")
+
+
+def _email(value: str | None) -> str | None:
+    if value is not None and not _EMAIL.match(value):
+        raise ValueError("expected an email address such as 'priya.shah@example.com'")
+    return value
+
+
+Email = Annotated[str | None, AfterValidator(_email)]
 
 
 class Mentor(Strict):
@@ -181,6 +191,7 @@ class Mentor(Strict):
     name: PlainName
     role: PlainRole
     strengths: list[GoalText] = Field(default_factory=list, max_length=limits.STRENGTHS_MAX)
+    email: Email = None
 
 
 class Mentee(Strict):
@@ -190,6 +201,7 @@ class Mentee(Strict):
     role: PlainRole
     goals: list[GoalText] = Field(min_length=1, max_length=limits.GOALS_MAX)
     comfort: dict[Domain, int] = Field(default_factory=dict)
+    email: Email = None
 
     @field_validator("comfort")
     @classmethod
@@ -207,6 +219,52 @@ class Program(Strict):
     minutes: int = Field(ge=15, le=180)
     cadence: Cadence
     start: dt.date
+    #: Local start time of every session (SPEC.md section 2); all-day calendar events without it.
+    time: dt.time | None = None
+    #: IANA time zone of `time`, such as Europe/London.
+    timezone: str | None = None
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start_date(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError("expected a real date as YYYY-MM-DD, such as 2026-01-12") from None
+        return value
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _clock(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 9:30 as the base-60 number 570.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return dt.time(value // 60, value % 60)
+        if isinstance(value, str) and re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value.strip()):
+            hour, minute = value.strip().split(":")
+            return dt.time(int(hour), int(minute))
+        if value is None or isinstance(value, dt.time):
+            return value
+        raise ValueError("expected a local start time as HH:MM (24 h), such as '09:30'")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as 'Europe/London'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _zone_with_time(self) -> Program:
+        if self.time is not None and self.timezone is None:
+            raise ValueError("timezone: expected an IANA time zone (such as Europe/London) to go with `time`")
+        return self
 
 
 class Pair(Strict):
@@ -291,6 +349,8 @@ class Plan(BaseModel):
     success_measures: list[str]
     sessions: list[Session]
     goals: list[str] = Field(default_factory=list)
+    #: The mentee's goals that no card serves (SPEC.md section 3); never claimed elsewhere in the plan.
+    uncovered_goals: list[str] = Field(default_factory=list)
     generated_by: GeneratedBy = Field(default_factory=GeneratedBy)
     attempts: int = 0
     fallback_reason: str | None = None

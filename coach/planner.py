@@ -10,6 +10,7 @@ from coach.checks import CLOSING_CARD, GOALS_CARD, KICKOFF_CARD, normalise, sess
 from coach.models import (
     MENTOR_DOMAINS,
     SENIOR_DOMAINS,
+    Activity,
     AgendaItem,
     Card,
     Citation,
@@ -62,6 +63,7 @@ class Block:
     mandatory: bool
     priority: int = 0  # among optional blocks, lower is added first
     topic: bool = False  # teaches a junior-taught card
+    key: tuple[str, int] | None = None  # (card id, activity index) of a card activity
 
 
 def check_in() -> Block:
@@ -82,8 +84,12 @@ class Selection:
     goals: dict[str, set[int]] = field(default_factory=dict)
 
 
-def select_topics(pair: Pair, retriever: Retriever, slots: int) -> Selection:
-    """Pick junior-taught cards: every goal first, then depth, weighted by comfort and strengths."""
+def select_topics(pair: Pair, retriever: Retriever, slots: int, served: list[bool] | None = None) -> Selection:
+    """Pick junior-taught cards: every goal first, then depth, weighted by comfort and strengths.
+
+    Goals no card serves (`served` False) neither pick cards nor get them as theirs, unless no goal is
+    served at all: then their nearest cards still fill the sessions, claiming no goal.
+    """
     kb = retriever.kb
     domains = set(MENTOR_DOMAINS)
     pool = [c for c in kb.cards if c.domain in domains]
@@ -117,8 +123,13 @@ def select_topics(pair: Pair, retriever: Retriever, slots: int) -> Selection:
             chosen.add(card.id)
             sel.cards.append(card)
 
+    served = served if served is not None else [True] * len(relevant)
+    if any(served):
+        for gi, ok in enumerate(served):
+            if not ok:
+                relevant[gi], ranked[gi] = [], []
     # The cards that serve each goal well enough to count as covering it.
-    for gi, scored in enumerate(relevant):
+    for gi, scored in enumerate(relevant if any(served) else []):
         if not scored:
             continue
         best = scored[0][0]
@@ -259,8 +270,10 @@ def senior_activity(card: Card, occurrence: int) -> tuple[str, float]:
     """
     acts = [a for a in card.activities if a.lead == "mentee"] or card.activities
     if occurrence < len(acts):
+        from coach.wording import agenda_line
+
         act = acts[occurrence]
-        return f"{act.title}: {act.description}", float(act.minutes)
+        return agenda_line(act.title, act.description), float(act.minutes)
     concept = card.key_concepts[(occurrence - len(acts)) % len(card.key_concepts)]
     return f"{concept.term}, told through a decision from their own career. {concept.meaning}", float(acts[0].minutes)
 
@@ -275,23 +288,71 @@ def closing_reflection(mentor: str, mentee: str) -> list[str]:
 
 
 #: Prompts that tie a session to each goal it serves; a session serving several goals varies the wording.
+#: Each names at most one topic (the session's main idea) and quotes the goal in the mentee's own words.
 GOAL_PROMPTS: tuple[tuple[str, Lead], ...] = (
-    ("{mentee}, how could {titles} help you {goal}?", "mentor"),
-    ("{mentee}, what first small step towards this goal could you take before we meet again: {goal}?", "mentor"),
-    ("{mentor}, where have you seen someone do this well: {goal}?", "mentee"),
+    ("{mentee}, how could {idea} help you {goal}?", "mentor"),
+    ("{mentee}, what first small step towards {quoted} could you take before we meet again?", "mentor"),
+    ("{mentor}, where have you seen someone do this well: {quoted}?", "mentee"),
 )
 
 
-def build_plan(pair: Pair, retriever: Retriever) -> Plan:
-    """The whole curriculum for a pair from the cards alone."""
+def _activities(card: Card, used: set[tuple[str, int]], variant: int, practice: bool) -> list[tuple[int, Activity]]:
+    """A card's activities for a session: ones not run yet first (hands-on ones when practising), rotated by variant."""
+    acts = list(enumerate(card.activities))
+    if practice:
+        acts = [ja for ja in acts if ja[1].format in {"hands-on", "exercise", "role-play"}] or acts
+    if variant and len(acts) > 2:  # the first (who teaches it) stays; the rest come in another order
+        rest = acts[1:]
+        k = variant % len(rest)
+        acts = [acts[0], *rest[k:], *rest[:k]]
+    fresh = [ja for ja in acts if (card.id, ja[0]) not in used]
+    if practice:  # a practice session runs only what is new (see `practice_block` when nothing is)
+        return fresh
+    return fresh + [ja for ja in acts if (card.id, ja[0]) in used]
+
+
+def practice_line(card: Card, round_: int, pair: Pair) -> str:
+    """A practice block built on one of a card's key concepts, for a card whose activities have all run."""
+    from coach.wording import agenda_line
+
+    concept = card.key_concepts[round_ % len(card.key_concepts)]
+    return agenda_line(
+        f"Practise {concept.term}",
+        f"{pair.mentee.name} applies it to a real task of their own while {pair.mentor.name} coaches. {concept.meaning}",
+    )
+
+
+def build_plan(pair: Pair, retriever: Retriever, variant: int = 0) -> Plan:
+    """The whole curriculum for a pair from the cards alone.
+
+    Args:
+        pair: The pair file.
+        retriever: Search over the cards.
+        variant: 0 for the standard plan; another number gives a different valid variant (other
+            activities and prompts of the same cards), for "Regenerate".
+    """
+    from coach.checks import served_goals
+    from coach.wording import (
+        agenda_line,
+        goal_phrase,
+        main_idea,
+        mid_sentence,
+        proper_words,
+        quoted,
+        session_title,
+        success_measures,
+    )
+
     kb = retriever.kb
     prog = pair.program
     n = prog.sessions
     mentor, mentee = pair.mentor.name, pair.mentee.name
+    proper = proper_words(kb)
+    served = served_goals(pair.mentee.goals, retriever)
     per_session = max(1, prog.minutes // MINUTES_PER_TOPIC)
     available = len([c for c in kb.cards if c.domain in MENTOR_DOMAINS])
     slots = min(available, max(len(pair.mentee.goals), n * per_session))
-    sel = select_topics(pair, retriever, slots)
+    sel = select_topics(pair, retriever, slots, served)
     topics_by_session = split_evenly(order_topics(sel.cards), n)
     seniors = pick_senior_cards(pair, retriever, topics_by_session)
     kickoff, goal_card, closing = kb.get(KICKOFF_CARD), kb.get(GOALS_CARD), kb.get(CLOSING_CARD)
@@ -302,16 +363,20 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
 
     prompts = _Prompts()
     taught_before: set[str] = set()
+    used_acts: set[tuple[str, int]] = set()
     senior_seen: dict[str, int] = {}
+    goal_prompts_used: dict[int, set[int]] = {}
+    practised: dict[str, int] = {}
     sessions: list[Session] = []
     for i, topics in enumerate(topics_by_session):
         number = i + 1
         first, last = i == 0, i == n - 1
         date = session_date(prog.start, prog.cadence, i)
         senior = seniors[i]
-        occurrence = senior_seen.get(senior.id, 0)
+        occurrence = senior_seen.get(senior.id, 0) + (variant % 2 if senior.id not in senior_seen else 0)
         senior_seen[senior.id] = occurrence + 1
         repeat = [c for c in topics if c.id in taught_before]
+        ideas = [main_idea(c) for c in topics]
         blocks: list[Block] = []
         if first:
             blocks.append(
@@ -323,33 +388,41 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
                 )
             )
             a = kickoff.activities[0]
-            blocks.append(Block(f"Ground rules and psychological safety: {a.description}", "both", a.minutes, True))
+            blocks.append(
+                Block(agenda_line("Ground rules and psychological safety", a.description), "both", a.minutes, True)
+            )
             g = goal_card.activities[0]
-            blocks.append(Block(f"Goal setting: {g.description}", "both", g.minutes, True))
+            blocks.append(Block(agenda_line("Goal setting", g.description), "both", g.minutes, True))
         else:
             blocks.append(check_in())
         for card in topics:
-            acts = card.activities
-            if card.id in repeat:  # a session that practises an earlier topic uses its hands-on parts
-                acts = [a for a in acts if a.format in {"hands-on", "exercise", "role-play"}] or acts
-            for j, act in enumerate(acts):
-                label = f"{card.title} - {act.title}: {act.description}"
-                blocks.append(Block(label, act.lead, act.minutes, j == 0, 1 + j, topic=True))
+            chosen = _activities(card, used_acts, variant, card.id in repeat)
+            if not chosen:
+                practised[card.id] = practised.get(card.id, -1) + 1
+                blocks.append(Block(practice_line(card, practised[card.id], pair), "mentee", 10, True, 1, topic=True))
+            for j, (k, act) in enumerate(chosen):
+                label = agenda_line(act.title, fill(act.description, pair))
+                blocks.append(Block(label, act.lead, act.minutes, j == 0, 1 + j, topic=True, key=(card.id, k)))
         text, weight = senior_activity(senior, occurrence)
-        blocks.append(Block(f"{mentee} leads as {pair.mentee.role} ({senior.title}): {text}", "mentee", weight, True))
+        # The senior's segment is never a token one: at least a quarter of the other fixed blocks' weight.
+        others = sum(b.weight for b in blocks if b.mandatory) + (closing.activities[0].minutes if last else 0)
+        blocks.append(Block(fill(text, pair), "mentee", max(weight, others / 4), True))
         if last:
             c = closing.activities[0]
-            blocks.append(Block(f"Review of progress and next steps: {c.description}", "both", c.minutes, True))
+            blocks.append(
+                Block(agenda_line("Review of progress and next steps", c.description), "both", c.minutes, True)
+            )
         else:
             blocks.append(wrap_up())
         # Many topics in a very short session: teach them as one quick tour rather than crumbs.
         if len([b for b in blocks if b.mandatory]) > prog.minutes // 2:
             at = next(k for k, b in enumerate(blocks) if b.topic)
-            titles = ", ".join(c.title for c in topics)
-            tour = Block(f"Quick tour: {titles}", "mentor", 10, True)
+            tour = Block("Quick tour of " + ", ".join(mid_sentence(x, proper) for x in ideas), "mentor", 10, True)
             rest = [b for b in blocks if not b.topic]
             blocks = [*rest[:at], tour, *rest[at:]]
         agenda = fit_minutes(blocks, prog.minutes)
+        kept = {a.activity for a in agenda}
+        used_acts.update(b.key for b in blocks if b.key is not None and b.activity in kept)
 
         program_cards = [kickoff, goal_card] if first else []
         if last:
@@ -362,22 +435,33 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
             for p in kickoff.discussion_prompts[:2]:
                 prompts.add(plist, fill(p.text, pair), p.asked_by)
         for card in topics:
-            for p in card.discussion_prompts[:3] if card.id not in repeat else card.discussion_prompts[3:]:
+            own = card.discussion_prompts[:3] if card.id not in repeat else card.discussion_prompts[3:]
+            if variant and len(card.discussion_prompts) > 3 and card.id not in repeat:
+                own = card.discussion_prompts[variant % 2 + 1 :][:3]
+            for p in own:
                 prompts.add(plist, fill(p.text, pair), p.asked_by)
-        titles = " and ".join(c.title.lower() for c in topics)
-        for j, gi in enumerate(goals):
-            template, asked_by = GOAL_PROMPTS[j % len(GOAL_PROMPTS)]
-            goal = pair.mentee.goals[gi].rstrip(".").lower()
-            prompts.add(plist, template.format(mentee=mentee, mentor=mentor, titles=titles, goal=goal), asked_by)
+        idea = mid_sentence(ideas[0], proper) if ideas else "this"
+        for gi in goals:
+            # Each goal gets each wording once over the plan (near-identical questions would repeat).
+            left = [t for t in range(len(GOAL_PROMPTS)) if t not in goal_prompts_used.setdefault(gi, set())]
+            if not left:
+                continue
+            t = left[(number + variant) % len(left)]
+            goal_prompts_used[gi].add(t)
+            template, asked_by = GOAL_PROMPTS[t]
+            goal = pair.mentee.goals[gi]
+            text = template.format(
+                mentee=mentee, mentor=mentor, idea=idea, goal=goal_phrase(goal, proper), quoted=quoted(goal)
+            )
+            prompts.add(plist, text, asked_by)
         for p in senior.discussion_prompts[occurrence % 2 :][:2]:
             prompts.add(plist, fill(p.text, pair), p.asked_by)
         if not any(p.asked_by in {"mentee", "both"} for p in plist):
-            topic = topics[0].title.lower()
-            prompts.add(plist, f"{mentor}, where do you see {topic} used well by people in roles like mine?", "mentee")
+            prompts.add(plist, f"{mentor}, where do you see {idea} used well by people in roles like mine?", "mentee")
         if not any(p.asked_by in {"mentor", "both"} for p in plist):
             prompts.add(plist, f"{mentee}, what would you like to practise next in session {number + 1}?", "mentor")
         if last:
-            prompts.add(plist, f"{mentor} and {mentee}: what will each of you keep doing after the program?", "both")
+            prompts.add(plist, f"{mentor} and {mentee}, what will each of you keep doing after the program?", "both")
 
         objectives = []
         if first:
@@ -387,15 +471,21 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
             ]
         for card in topics:
             objectives += [fill(o, pair) for o in card.objectives[:2]]
-        objectives.append(
-            f"{mentor} learns from {mentee}: {fill(senior.objectives[occurrence % len(senior.objectives)], pair)}"
-        )
+        lesson = fill(senior.objectives[occurrence % len(senior.objectives)], pair)
+        objectives.append(f"{mentor} learns from {mentee}'s experience as {pair.mentee.role}: {lesson}")
         if last:
             objectives.append("Review progress against the goals and agree next steps")
 
         pre_work = (
             [f"Both: note what you hope to get out of the pairing ({mentee}'s goals are listed above)"] if first else []
         )
+        if first:
+            for gi, ok in enumerate(served):
+                if not ok:
+                    pre_work.append(
+                        f"Both: no card covers {quoted(pair.mentee.goals[gi])} yet, so this plan does not; "
+                        "agree whether to reword it or find another source"
+                    )
         for card in topics:
             pre_work += [fill(p, pair) for p in card.pre_work[:2]]
         if last:
@@ -406,20 +496,14 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
             closing_reflection(mentor, mentee)
             if last
             else [
-                f"{mentee}: one thing to try before {nxt.strftime('%d %b')} ({', '.join(c.title.lower() for c in topics)})",
-                f"{mentor}: one insight from {mentee} on {senior.title.lower()} that you will use",
+                f"{mentee}: one thing to try with {idea} before {nxt.strftime('%d %b')}",
+                f"{mentor}: one insight from {mentee} on {mid_sentence(main_idea(senior), proper)} that you will use",
                 "Both: rate this session 1-5 and say what to change next time",
             ]
         )
         taught_before.update(c.id for c in topics)
-        if first:
-            title = f"Getting started: ground rules, goals and {topics[0].title.lower()}"
-        elif repeat and len(repeat) == len(topics):
-            title = f"Practice lab: {topics[0].title}"
-        else:
-            title = " & ".join(c.title for c in topics[:2]) + (f" (+{len(topics) - 2} more)" if len(topics) > 2 else "")
-        if last and not first:
-            title += ", then review and next steps"
+        practice = bool(repeat) and len(repeat) == len(topics)
+        title = session_title(ideas, proper, first=first, last=last, practice=practice)
         sessions.append(
             Session(
                 number=number,
@@ -436,19 +520,25 @@ def build_plan(pair: Pair, retriever: Retriever) -> Plan:
                 goals=goals,
             )
         )
-    # Goals with no session (the same card best for two goals is fine; none at all is not).
+    # Served goals with no session (the same card best for two goals is fine; none at all is not).
     covered = {g for s in sessions for g in s.goals}
     for gi in range(len(pair.mentee.goals)):
-        if gi not in covered:
+        if gi not in covered and served[gi]:
             best = _best_session_for_goal(pair, retriever, gi, sessions)
             sessions[best].goals = sorted({*sessions[best].goals, gi})
+    touched: set[str] = set()
+    wanted = [g for g, ok in zip(pair.mentee.goals, served, strict=True) if ok]
+    if wanted:
+        for hits in retriever.search_many(wanted, k=5, domains=set(MENTOR_DOMAINS)):
+            touched |= {h.card.domain for h in hits}
     return Plan(
         mentor=PersonRef(name=mentor, role=pair.mentor.role),
         mentee=PersonRef(name=mentee, role=pair.mentee.role),
         ground_rules=ground_rules(pair),
-        success_measures=success_measures(pair, sessions),
+        success_measures=success_measures(pair, sessions, served, touched),
         sessions=sessions,
         goals=list(pair.mentee.goals),
+        uncovered_goals=[g for g, ok in zip(pair.mentee.goals, served, strict=True) if not ok],
     )
 
 
@@ -473,21 +563,3 @@ def ground_rules(pair: Pair) -> list[str]:
         "Protect the slot: move a session rather than cancel it, with at least two working days' notice.",
         "Use company-approved tools; never paste confidential or customer data into a public AI assistant.",
     ]
-
-
-def success_measures(pair: Pair, sessions: list[Session]) -> list[str]:
-    """Measures agreed at the start and reviewed in the last session."""
-    mentor, mentee = pair.mentor.name, pair.mentee.name
-    out = []
-    for gi, goal in enumerate(pair.mentee.goals):
-        where = [s.number for s in sessions if gi in s.goals]
-        label = f"session {where[0]}" if len(where) == 1 else f"sessions {', '.join(map(str, where))}"
-        out.append(f"{mentee} can show a real example of this goal in practice: {goal} (worked on in {label})")
-    for domain, level in sorted(pair.mentee.comfort.items()):
-        if level < 5:
-            target = min(5, level + 2)
-            out.append(f"{mentee}'s self-rated comfort in {domain} rises from {level} to at least {target} of 5")
-    held = max(1, math.ceil(0.8 * pair.program.sessions))
-    out.append(f"At least {held} of the {pair.program.sessions} sessions are held, with both sides rating each one")
-    out.append(f"{mentor} can name one strategy, leadership or career insight gained from {mentee} per session")
-    return out

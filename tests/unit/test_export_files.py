@@ -166,3 +166,42 @@ def test_cli_exports_stored_plans(stored: str, tmp_path: Path) -> None:
     res = runner.invoke(cli, ["pair", "export", stored, "--format", "md", "--version", "9"])
     assert res.exit_code == 2
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_ics_timed_in_the_pairs_zone_with_attendees(tmp_path: Path, indexed_home: Path) -> None:
+    """`coach plan --format ics` with time and timezone: timed events in that zone, both people invited."""
+    import yaml
+    from icalendar import Calendar
+
+    root = Path(__file__).resolve().parents[2]
+    data = yaml.safe_load((root / "examples" / "pair.yaml").read_text(encoding="utf-8"))
+    data["program"].update(time="09:30", timezone="Europe/London")
+    data["mentor"]["email"] = "priya.shah@example.com"
+    data["mentee"]["email"] = "robert.klein@example.com"
+    pair_file = tmp_path / "pair.yaml"
+    pair_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "plan.ics"
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(pair_file), "--format", "ics", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cal = Calendar.from_ical(out.read_bytes())
+    events = list(cal.walk("VEVENT"))
+    assert len(events) == data["program"]["sessions"]
+    first = events[0]
+    start, end = first.decoded("dtstart"), first.decoded("dtend")
+    assert isinstance(start, dt.datetime) and start.tzinfo is not None
+    assert str(start.tzinfo) == "Europe/London"
+    assert (start.date(), start.time()) == (dt.date(2026, 1, 12), dt.time(9, 30))
+    assert start.utcoffset() == dt.timedelta(0)  # London is on GMT in January
+    assert end - start == dt.timedelta(minutes=45)
+    attendees = {str(a).lower() for a in first.get("attendee")}
+    assert attendees == {"mailto:priya.shah@example.com", "mailto:robert.klein@example.com"}
+    description = first.decoded("description")
+    assert "Both asks" not in (description.decode() if isinstance(description, bytes) else description)
+    # Without a time the same export is all-day, with no zone and no invitation needed.
+    data["program"].pop("time")
+    data["program"].pop("timezone")
+    pair_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(pair_file), "--format", "ics", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    first = next(iter(Calendar.from_ical(out.read_bytes()).walk("VEVENT")))
+    assert type(first.decoded("dtstart")) is dt.date

@@ -47,6 +47,17 @@ CASES = [
     ("domain", with_change("mentee", "comfort", {"tiktok": 2}), "mentee.comfort.tiktok", "generative-ai"),
     ("comfort range", with_change("mentee", "comfort", {"social-media": 9}), "mentee.comfort", "1 (new to it) to 5"),
     ("date", with_change("program", "start", "2026-13-40"), "program.start", "date"),
+    ("time", with_change("program", "time", "25:99"), "program.time", "HH:MM"),
+    (
+        "zone",
+        {
+            **with_change("program", "time", "09:30"),
+            "program": {**GOOD["program"], "time": "09:30", "timezone": "Mars/Olympus"},
+        },
+        "program.timezone",
+        "IANA",
+    ),
+    ("email", with_change("mentor", "email", "not-an-address"), "mentor.email", "email address"),
     ("no goals", with_change("mentee", "goals", []), "mentee.goals", "at least 1"),
     ("missing mentor", {k: v for k, v in GOOD.items() if k != "mentor"}, "mentor", "required"),
 ]
@@ -84,3 +95,33 @@ def test_not_yaml(tmp_path: Path) -> None:
 def test_top_level_not_mapping(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="expected a mapping"):
         load_pair(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_unquoted_impossible_date_exits_2_naming_program_start(tmp_path: Path) -> None:
+    """YAML itself turns `start: 2026-13-45` into an error ("month must be in 1..12") naming no field."""
+    text = yaml.safe_dump({k: v for k, v in GOOD.items() if k != "program"}) + (
+        "program:\n  sessions: 3\n  minutes: 30\n  cadence: weekly\n  start: 2026-13-45\n"
+    )
+    path = write(tmp_path, text)
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(path), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert str(path) in result.output and "program.start" in result.output
+    assert "2026-13-45" in result.output and "Traceback" not in result.output
+
+
+def test_time_timezone_and_email_are_read(tmp_path: Path) -> None:
+    import datetime as dt
+
+    data = {k: dict(v) for k, v in GOOD.items()}
+    data["program"].update(time="09:30", timezone="Europe/London")
+    data["mentor"]["email"] = "ana@example.com"
+    pair = load_pair(write(tmp_path, data))
+    assert pair.program.time == dt.time(9, 30) and pair.program.timezone == "Europe/London"
+    assert pair.mentor.email == "ana@example.com" and pair.mentee.email is None
+    # YAML 1.1 reads an unquoted 9:30 as the number 570 (base 60): still half past nine.
+    text = yaml.safe_dump(GOOD).replace("start: '2026-02-02'", "start: '2026-02-02'\n  time: 9:30\n  timezone: UTC")
+    assert load_pair(write(tmp_path, text, "p2.yaml")).program.time == dt.time(9, 30)
+    # A time without its zone is refused, naming the zone.
+    data["program"].pop("timezone")
+    with pytest.raises(InputError, match="timezone"):
+        load_pair(write(tmp_path, data, "p3.yaml"))

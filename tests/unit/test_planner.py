@@ -20,7 +20,7 @@ from coach.planner import Block, build_plan, fit_minutes
 from coach.retrieval import get_retriever
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.yaml") if p.name != "people.yaml")
 
 
 @pytest.fixture
@@ -52,7 +52,8 @@ def assert_rules(plan: Plan, pair: Pair, retriever) -> None:
     assert KICKOFF_CARD in {t.id for t in plan.sessions[0].topics}
     assert CLOSING_CARD in {t.id for t in plan.sessions[-1].topics}
     covered = {g for s in plan.sessions for g in s.goals}
-    assert covered == set(range(len(pair.mentee.goals)))
+    uncovered = {i for i, g in enumerate(pair.mentee.goals) if g in plan.uncovered_goals}
+    assert covered == set(range(len(pair.mentee.goals))) - uncovered
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -185,3 +186,75 @@ def test_any_valid_pair_gives_a_valid_plan(
     )
     plan = build_plan(pair, retriever)
     assert_rules(plan, pair, retriever)
+
+
+# --------------------------------------------------------------------------- issue 12: plans that read as written
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_examples_read_as_written_for_the_pair(path: Path, retriever) -> None:
+    """None of the seams issue 12 quotes: the wording and honesty evaluators pass, and the rules they stand for."""
+    from coach.evals.scoring import score_plan
+    from coach.export import to_markdown
+
+    pair = load_pair(path)
+    plan = build_plan(pair, retriever)
+    scores = score_plan(plan, pair, retriever.kb, retriever)["scores"]
+    assert all(v["passed"] for v in scores.values()), {k: v["reason"] for k, v in scores.items() if not v["passed"]}
+    md = to_markdown(plan)
+    assert "Both asks" not in md and " & " not in md
+    assert len(plan.success_measures) <= 8
+    ids = {c.id for c in retriever.kb.cards} | set(DOMAINS)
+    for s in plan.sessions:
+        assert len(s.title) <= 80, s.title
+        for a in s.agenda:
+            head = a.activity.split(". ")[0]
+            assert head.count(":") <= 1, a.activity
+        for text in [s.title, *s.objectives, *s.reflection, *(p.text for p in s.discussion_prompts)]:
+            assert not any(f" {i} " in f" {text} " for i in ids), text
+    for m in plan.success_measures:
+        assert not any(d in m for d in DOMAINS), m
+
+
+def test_titles_and_goals_keep_their_casing(retriever) -> None:
+    pair = load_pair(ROOT / "examples" / "pair.yaml")
+    plan = build_plan(pair, retriever)
+    text = " ".join(p.text for s in plan.sessions for p in s.discussion_prompts)
+    assert " ai " not in f" {text} " and "generative AI" in text
+    assert any("“use generative AI to draft board reports safely”" in m for m in plan.success_measures)
+
+
+def test_a_goal_no_card_serves_is_listed_and_never_claimed(indexed_home: Path, tmp_path: Path, retriever) -> None:
+    import yaml
+
+    pair = load_pair(ROOT / "examples" / "pair.yaml")
+    odd = pair.model_copy(deep=True)
+    odd.mentee.goals = [*odd.mentee.goals, "learn underwater basket weaving"]
+    plan = build_plan(odd, retriever)
+    assert plan.uncovered_goals == ["learn underwater basket weaving"]
+    assert all(2 not in s.goals for s in plan.sessions)
+    assert not any("basket" in m for m in plan.success_measures)
+    assert check_plan(plan, odd, retriever.kb) == []
+    # The CLI warns, with what to do about it, and the JSON lists it (SPEC.md section 3).
+    data = yaml.safe_load((ROOT / "examples" / "pair.yaml").read_text(encoding="utf-8"))
+    data["mentee"]["goals"].append("learn underwater basket weaving")
+    path = tmp_path / "pair.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "plan.md"
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "warning: not covered by the knowledge base" in result.stderr
+    assert "Add a card" in result.stderr and "reword the goal" in result.stderr
+    assert "in the past" in result.stderr  # the example starts in January 2026
+    assert "## Not covered by the knowledge base" in out.read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["uncovered_goals"] == ["learn underwater basket weaving"]
+
+
+def test_regenerate_gives_a_different_valid_variant(retriever) -> None:
+    pair = load_pair(ROOT / "examples" / "pair.yaml")
+    standard, other = build_plan(pair, retriever), build_plan(pair, retriever, variant=1)
+    assert check_plan(other, pair, retriever.kb) == []
+    assert [s.agenda for s in other.sessions] != [s.agenda for s in standard.sessions]
+    assert [t.id for s in other.sessions for t in s.topics] == [t.id for s in standard.sessions for t in s.topics]
