@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import InputError
@@ -23,6 +24,65 @@ from coach.revision_checks import MAX_MINUTES, MIN_MINUTES, RevisionRefused, inf
 
 if TYPE_CHECKING:
     from coach.retrieval import Retriever
+
+
+#: Words in a topic request that name no topic ("make session 2 about the Teams basics").
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "about",
+        "into",
+        "from",
+        "by",
+        "at",
+        "as",
+        "is",
+        "it",
+        "its",
+        "this",
+        "that",
+        "session",
+        "sessions",
+        "topic",
+        "instead",
+        "please",
+        "rather",
+        "more",
+        "some",
+        "our",
+        "my",
+        "your",
+        "use",
+        "using",
+        "how",
+        "basics",
+        "basic",
+        "intro",
+        "introduction",
+    ]
+)
+
+
+def _topic_block(activity: str, cards: list[Card], fill: Any) -> bool:
+    """Whether an agenda block teaches one of the cards (runs one of their activities, or tours them)."""
+    from coach.checks import normalise
+
+    if activity.startswith(("Quick tour", *(f"{c.title} - " for c in cards))):
+        return True
+    text = normalise(activity)
+    return any((d := normalise(fill(a.description))) and d in text for c in cards for a in c.activities) or any(
+        (m := normalise(k.meaning)) and m in text for c in cards for k in c.key_concepts
+    )
 
 
 class Editor:
@@ -55,12 +115,41 @@ class Editor:
         return [c for t in s.topics if (c := self.kb.get(t.id)) is not None and c.domain in domains]
 
     def best_card(self, text: str, domains: tuple[str, ...]) -> Card:
+        """The card an instruction names: by words of a card's title or tags first ("Teams", "Excel", "TikTok"),
+        then by meaning; refused with words that would work when nothing matches."""
         from coach.grounding import relevant
 
+        pool = [c for c in self.kb.cards if c.domain in domains]
+        words = [w for w in re.findall(r"[a-z0-9][a-z0-9+#']*", text.lower()) if w not in _STOP and len(w) > 1]
+        if words:
+            ranked = {
+                h.card.id: r for r, h in enumerate(self.retriever.search(text, k=len(pool), domains=set(domains)))
+            }
+
+            def score(card: Card) -> tuple[int, int]:
+                title = set(re.findall(r"[a-z0-9+#']+", card.title.lower()))
+                tags = {t.lower() for t in card.tags} | {
+                    w for t in card.tags for w in re.findall(r"[a-z0-9+#']+", t.lower())
+                }
+                hits = sum(
+                    3 if w in title or w.rstrip("s") in title else 1 if w in tags or w.rstrip("s") in tags else 0
+                    for w in words
+                )
+                return hits, -ranked.get(card.id, len(pool))
+
+            best = max(pool, key=score)
+            if score(best)[0] >= 3 or (score(best)[0] and len(words) == 1):
+                return best
         cards = relevant(text, self.retriever, domains, k=5)
-        if not cards:
-            raise RevisionRefused([f"no teaching card in the knowledge base is about {text!r}"])
-        return cards[0]
+        if cards:
+            return cards[0]
+        raise RevisionRefused(
+            [
+                f"no teaching card in the knowledge base is about {text!r}; name a topic with a word from a card's "
+                "title, such as 'Teams', 'Excel', 'phishing', 'dashboards' or 'TikTok' (the Knowledge tab and "
+                "`coach kb list` show every card)"
+            ]
+        )
 
     def goals_served(self, cards: list[Card]) -> list[int]:
         """Goals (by index) for which one of the cards is among the best five matches."""
@@ -81,6 +170,16 @@ class Editor:
                     other.goals = sorted({*other.goals, g})
                     break
 
+    def readable(self, text: str) -> str:
+        """A check message with card ids replaced by their titles."""
+        import re as _re
+
+        def title(m: _re.Match[str]) -> str:
+            card = self.kb.get(m.group(1))
+            return f"“{card.title}”" if card else m.group(0)
+
+        return _re.sub(r"'([a-z0-9]+(?:-[a-z0-9]+)+)'", title, text)
+
     def renumber(self) -> None:
         for i, s in enumerate(self.plan.sessions):
             s.number = i + 1
@@ -90,20 +189,28 @@ class Editor:
 
         return {normalise(p.text) for s in self.plan.sessions if s is not skip for p in s.discussion_prompts}
 
+    def used_activities(self, skip: Session | None = None) -> set[tuple[str, int]]:
+        """Card activities (card id, index) that sessions other than `skip` already run."""
+        from coach.checks import activity_uses
+
+        uses = activity_uses(self.plan, self.kb)
+        return {key for s, found in zip(self.plan.sessions, uses, strict=True) if s is not skip for key in found}
+
     # ------------------------------------------------------------------ recomposing a session
 
     def recompose(self, s: Session, cards: list[Card], *, last: bool | None = None) -> None:
         """Give session `s` new mentor-taught cards, keeping its frame (kick-off, senior segment, wrap-up)."""
         from coach.checks import CLOSING_CARD, normalise
-        from coach.planner import Block, fit_minutes
+        from coach.planner import Block, _activities, fit_minutes
+        from coach.wording import agenda_line, main_idea, mid_sentence, proper_words, session_title
 
+        proper = proper_words(self.kb)
         old_cards = self.cards_of(s, MENTOR_DOMAINS)
-        old_prefixes = (*tuple(f"{c.title} - " for c in old_cards), "Quick tour:")
         head: list[Block] = []
         tail: list[Block] = []
         seen_topic = False
         for a in s.agenda:
-            if a.activity.startswith(old_prefixes):
+            if _topic_block(a.activity, old_cards, self.fill):
                 seen_topic = True
                 continue
             optional = a.activity.startswith(("Introductions:", "Check-in:", "Wrap-up:"))
@@ -111,17 +218,22 @@ class Editor:
                 Block(a.activity, a.lead, float(a.minutes), not optional, 2)
             )
         taught_before = {t.id for other in self.plan.sessions if other.number < s.number for t in other.topics}
+        used_acts = self.used_activities(skip=s)
         topic_blocks: list[Block] = []
         for card in cards:
-            acts = card.activities
-            if card.id in taught_before:
-                acts = [a for a in acts if a.format in {"hands-on", "exercise", "role-play"}] or acts
-            for j, act in enumerate(acts):
-                label = self.fill(f"{card.title} - {act.title}: {act.description}")
+            chosen = _activities(card, used_acts, 0, card.id in taught_before)
+            if not chosen:
+                from coach.planner import practice_line
+
+                rounds = sum(1 for o in self.plan.sessions if o is not s for t in o.topics if t.id == card.id)
+                topic_blocks.append(Block(practice_line(card, rounds, self.pair), "mentee", 10, True, 1, topic=True))
+            for j, (_, act) in enumerate(chosen):
+                label = agenda_line(act.title, self.fill(act.description))
                 topic_blocks.append(Block(label, act.lead, float(act.minutes), j == 0, 1 + j, topic=True))
         blocks = [*head, *topic_blocks, *tail]
         if len([b for b in blocks if b.mandatory]) > s.minutes // 2:
-            tour = Block("Quick tour: " + ", ".join(c.title for c in cards), "mentor", 10, True)
+            ideas_text = ", ".join(mid_sentence(main_idea(c), proper) for c in cards)
+            tour = Block("Quick tour of " + ideas_text, "mentor", 10, True)
             blocks = [*head, tour, *tail]
         s.agenda = fit_minutes(blocks, s.minutes)
 
@@ -140,7 +252,7 @@ class Editor:
         s.pre_work = [p for p in s.pre_work if p not in old_pre] + [self.fill(p) for c in cards for p in c.pre_work[:2]]
 
         old_prompt_texts = {normalise(self.fill(p.text)) for c in old_cards for p in c.discussion_prompts}
-        old_titles = [c.title.lower() for c in old_cards]
+        old_titles = [c.title.lower() for c in old_cards] + [main_idea(c).lower() for c in old_cards]
         kept = [
             p
             for p in s.discussion_prompts
@@ -156,18 +268,20 @@ class Editor:
                     added.append(DiscussionPrompt(text=self.fill(p.text), asked_by=p.asked_by))
         s.discussion_prompts = added + kept
         mentor, mentee = self.plan.mentor.name, self.plan.mentee.name
+        idea = mid_sentence(main_idea(cards[0]), proper)
         extra = [
-            (f"{mentor}, where do you see {cards[0].title.lower()} used well by people in roles like mine?", "mentee"),
-            (f"{mentee}, which part of {cards[0].title.lower()} would you like to practise next?", "mentor"),
+            (f"{mentor}, where do you see {idea} used well by people in roles like mine?", "mentee"),
+            (f"{mentee}, which part of {idea} would you like to practise next?", "mentor"),
         ]
         for text, by in extra:
             need = {"mentee", "both"} if by == "mentee" else {"mentor", "both"}
             if not any(p.asked_by in need for p in s.discussion_prompts) and normalise(text) not in used:
                 s.discussion_prompts.append(DiscussionPrompt(text=text, asked_by=by))  # type: ignore[arg-type]
 
-        old_joined = ", ".join(old_titles)
-        new_joined = ", ".join(c.title.lower() for c in cards)
-        s.reflection = [r.replace(old_joined, new_joined) if old_joined else r for r in s.reflection]
+        if old_cards:
+            old_idea = mid_sentence(main_idea(old_cards[0]), proper)
+            old_joined = ", ".join(c.title.lower() for c in old_cards)
+            s.reflection = [r.replace(old_idea, idea).replace(old_joined, idea) for r in s.reflection]
 
         program = [t for t in s.topics if t.domain == PROGRAM_DOMAIN and t.id != CLOSING_CARD]
         closing = [t for t in s.topics if t.id == CLOSING_CARD]
@@ -181,28 +295,24 @@ class Editor:
         s.goals = self.goals_served(cards)
         self.rehome(before - set(s.goals), skip=s)
         is_last = s.number == len(self.plan.sessions) if last is None else last
-        title = " & ".join(c.title for c in cards[:2]) + (f" (+{len(cards) - 2} more)" if len(cards) > 2 else "")
-        if s.number == 1:
-            title = f"Getting started: ground rules, goals and {cards[0].title.lower()}"
-        if is_last and s.number != 1:
-            title += ", then review and next steps"
-        s.title = title
+        ideas = [main_idea(c) for c in cards]
+        s.title = session_title(ideas, proper, first=s.number == 1, last=is_last, practice=False)
 
     def refit(self, s: Session, minutes: int) -> None:
         """Change a session's length, re-timing its agenda (short extras go first when time is tight)."""
         from coach.planner import Block, fit_minutes
 
-        titles = tuple(f"{c.title} - " for c in self.cards_of(s, MENTOR_DOMAINS))
+        cards = self.cards_of(s, MENTOR_DOMAINS)
         firsts: set[str] = set()
         blocks = []
         for a in s.agenda:
-            prefix = next((t for t in titles if a.activity.startswith(t)), None)
-            if prefix is not None:
-                mandatory = prefix not in firsts
-                firsts.add(prefix)
+            owner = next((c.id for c in cards if _topic_block(a.activity, [c], self.fill)), None)
+            if owner is not None:
+                mandatory = owner not in firsts
+                firsts.add(owner)
             else:
                 mandatory = not a.activity.startswith(("Introductions:", "Check-in:", "Wrap-up:"))
-            blocks.append(Block(a.activity, a.lead, float(a.minutes), mandatory, 1, topic=prefix is not None))
+            blocks.append(Block(a.activity, a.lead, float(a.minutes), mandatory, 1, topic=owner is not None))
         s.minutes = minutes
         s.agenda = fit_minutes(blocks, minutes)
 
@@ -215,9 +325,9 @@ class Editor:
         s = self.session(e.session, "change")
         assert e.topic
         card = self.best_card(e.topic, MENTOR_DOMAINS)
-        before = ", ".join(c.id for c in self.cards_of(s, MENTOR_DOMAINS)) or "none"
+        before = "; ".join(c.title for c in self.cards_of(s, MENTOR_DOMAINS)) or "no teaching topic"
         self.recompose(s, [card])
-        self.changes.append(f"session {s.number}: topic {before} -> {card.id} ({card.title})")
+        self.changes.append(f"session {s.number} is now about {card.title} (was: {before})")
 
     def _length(self, e: Edit) -> None:
         s = self.session(e.session, "change")
@@ -228,14 +338,43 @@ class Editor:
             )
         old = s.minutes
         self.refit(s, new)
-        self.changes.append(f"session {s.number}: {old} -> {new} minutes")
+        self.changes.append(f"session {s.number} now runs {new} minutes (was {old})")
 
     def _date(self, e: Edit) -> None:
         s = self.session(e.session, "move")
         new = e.date if e.date is not None else s.date + dt.timedelta(days=e.days or 0)
         old = s.date
         s.date = new
-        self.changes.append(f"session {s.number}: {old.isoformat()} -> {new.isoformat()}")
+        self.changes.append(f"session {s.number} moves from {old:%a %d %b %Y} to {new:%a %d %b %Y}")
+
+    def _shift(self, e: Edit) -> None:
+        first = self.session(e.session or 1, "move")
+        days = e.days or 0
+        moved = [s for s in self.plan.sessions if s.number >= first.number]
+        for s in moved:
+            s.date = s.date + dt.timedelta(days=days)
+        way = "later" if days > 0 else "earlier"
+        span = "every session" if first.number == 1 else f"sessions {first.number}-{len(self.plan.sessions)}"
+        self.changes.append(
+            f"{span} moves {abs(days)} days {way}: session {first.number} is now on {first.date:%a %d %b %Y}, "
+            f"the last on {moved[-1].date:%a %d %b %Y}"
+        )
+
+    def _swap(self, e: Edit) -> None:
+        a, b = self.session(e.session, "swap"), self.session(e.other, "swap")
+        if a is b:
+            raise RevisionRefused(
+                [f"name two different sessions to swap, such as 'swap sessions 2 and {a.number + 1}'"]
+            )
+        cards_a, cards_b = self.cards_of(a, MENTOR_DOMAINS), self.cards_of(b, MENTOR_DOMAINS)
+        if not cards_a or not cards_b:
+            raise RevisionRefused(["both sessions need a teaching topic to swap; change a topic instead"])
+        self.recompose(a, cards_b)
+        self.recompose(b, cards_a)
+        self.changes.append(
+            f"sessions {a.number} and {b.number} swap topics: session {a.number} is now about "
+            f"{'; '.join(c.title for c in cards_b)}, session {b.number} about {'; '.join(c.title for c in cards_a)}"
+        )
 
     def _drop(self, e: Edit) -> None:
         s = self.session(e.session, "drop")
@@ -254,7 +393,7 @@ class Editor:
         self.rehome(set(s.goals))
         orphaned = set(s.goals) - {g for o in self.plan.sessions for g in o.goals}
         self.renumber()
-        self.changes.append(f"dropped session {s.number} ({s.title})")
+        self.changes.append(f"dropped session {s.number} ({s.title}); later sessions move up one number")
         if orphaned:
             names = "; ".join(repr(self.pair.mentee.goals[g]) for g in sorted(orphaned))
             raise RevisionRefused([f"dropping session {s.number} leaves no session for goal {names}"])
@@ -280,7 +419,7 @@ class Editor:
         mentor, mentee = self.plan.mentor.name, self.plan.mentee.name
         s.discussion_prompts.append(
             DiscussionPrompt(
-                text=f"{mentor} and {mentee}: what will each of you keep doing after the program?", asked_by="both"
+                text=f"{mentor} and {mentee}, what will each of you keep doing after the program?", asked_by="both"
             )
         )
         s.reflection = [
@@ -288,8 +427,10 @@ class Editor:
             f"{mentor}: what did you learn about leading and strategy from {mentee}?",
             "Both: continue, change the focus, or close the pairing?",
         ]
-        if not s.title.endswith("then review and next steps"):
-            s.title += ", then review and next steps"
+        from coach.wording import main_idea, proper_words, session_title
+
+        ideas = [main_idea(c) for c in self.cards_of(s, MENTOR_DOMAINS)]
+        s.title = session_title(ideas, proper_words(self.kb), first=s.number == 1, last=True, practice=False)
 
     def _add(self, e: Edit) -> None:
         from coach.checks import session_date
@@ -321,8 +462,13 @@ class Editor:
                 PlanTopic(id=senior.id, title=senior.title, domain=senior.domain)
             ]
             # The senior segment follows the chosen senior card.
+            # Only the senior's own segment changes (mentee-led blocks of the teaching cards stay for recompose).
+            taught = self.cards_of(new, MENTOR_DOMAINS)
+            segment = self._senior_activity(senior)
             new.agenda = [
-                a.model_copy(update={"activity": self._senior_activity(senior)}) if a.lead == "mentee" else a
+                a.model_copy(update={"activity": segment})
+                if a.lead == "mentee" and not _topic_block(a.activity, taught, self.fill)
+                else a
                 for a in new.agenda
             ]
             new.objectives = [o for o in new.objectives if " learns from " not in o] + [
@@ -342,12 +488,14 @@ class Editor:
         self.plan.sessions[-1].date = new_last_date
         self.recompose(new, [card], last=False)
         self.changes.append(
-            f"added session {new.number} on {card.title} [{card.id}] on {new.date.isoformat()}; "
-            f"the closing session moves to {new_last_date.isoformat()}"
+            f"added session {new.number} on {card.title} on {new.date:%a %d %b %Y}; "
+            f"the closing session moves to {new_last_date:%a %d %b %Y}"
         )
 
     def _titles(self, s: Session) -> str:
-        return ", ".join(c.title.lower() for c in self.cards_of(s, MENTOR_DOMAINS))
+        from coach.wording import main_idea, mid_sentence, proper_words
+
+        return ", ".join(mid_sentence(main_idea(c), proper_words(self.kb)) for c in self.cards_of(s, MENTOR_DOMAINS))
 
     def _senior_for(self, card: Card) -> Card:
         counts: dict[str, int] = {}
@@ -361,9 +509,40 @@ class Editor:
         return min(enumerate(hits), key=lambda ih: (counts.get(ih[1].card.id, 0), ih[0]))[1].card  # type: ignore[no-any-return]
 
     def _senior_activity(self, senior: Card) -> str:
+        """The senior's segment from a senior card: an activity no session runs yet, else one of its concepts."""
+        from coach.planner import senior_activity
+
+        used = self.used_activities()
         acts = [a for a in senior.activities if a.lead == "mentee"] or senior.activities
-        act = acts[0]
-        return f"{self.plan.mentee.name} leads ({senior.title}): {act.title}: {act.description}"
+        fresh = [k for k, a in enumerate(acts) if (senior.id, senior.activities.index(a)) not in used]
+        occurrence = fresh[0] if fresh else len(acts) + sum(1 for key in used if key[0] == senior.id)
+        return self.fill(senior_activity(senior, occurrence)[0])
+
+    def _merge_repeats(self) -> None:
+        """A card activity a merged session would run twice runs once, with the minutes of both."""
+        from coach.checks import normalise
+
+        for s in self.plan.sessions:
+            cards = [c for t in s.topics if (c := self.kb.get(t.id)) is not None]
+            descs = [
+                ((c.id, j), d)
+                for c in cards
+                for j, a in enumerate(c.activities)
+                if (d := normalise(self.fill(a.description)))
+            ]
+            first: dict[tuple[str, int], Any] = {}
+            kept: list[Any] = []
+            for a in s.agenda:
+                text = normalise(a.activity)
+                keys = [key for key, d in descs if d in text]
+                twin = next((first[k] for k in keys if k in first), None)
+                if twin is not None:
+                    twin.minutes += a.minutes
+                    continue
+                for k in keys:
+                    first[k] = a
+                kept.append(a)
+            s.agenda = kept
 
     def _cancel(self, e: Edit) -> None:
         from coach.replan import replan
@@ -391,6 +570,7 @@ class Editor:
         new, _ = replan(self.plan, self.pair, status, self.kb, today=s.date)
         self.plan = new
         self.renumber()
+        self._merge_repeats()
         later = len(self.plan.sessions) - s.number + 1
         self.changes.append(
             f"session {s.number} ({s.date.isoformat()}) was cancelled; its topics moved into the {later} "

@@ -5,6 +5,8 @@ Edits understood (several may be joined with "and", commas or "then"):
 - change a session's topic: "make session 3 about Teams", "change the topic of session 3 to phishing"
 - change its length: "make session 3 30 minutes shorter", "session 2 to 60 minutes"
 - change its date: "move session 2 to 2026-02-03", "move session 4 a week later"
+- shift every date: "push everything back two weeks", "move all sessions a week earlier"
+- swap two sessions' topics: "swap sessions 2 and 3"
 - drop a session: "drop session 4"
 - add a session: "add a session on dashboards" (goes before the closing session)
 - compress after a cancellation: "session 3 was cancelled, compress the rest"
@@ -19,7 +21,7 @@ from typing import Literal
 
 from coach.models import Plan
 
-EditKind = Literal["topic", "length", "date", "drop", "add", "cancel"]
+EditKind = Literal["topic", "length", "date", "shift", "swap", "drop", "add", "cancel"]
 
 
 @dataclass
@@ -33,9 +35,17 @@ class Edit:
     delta: int | None = None
     date: dt.date | None = None
     days: int | None = None
+    other: int | None = None
 
 
 _SESSION = re.compile(r"\bsession\s*(?:#|no\.?|number)?\s*(\d+)\b")
+_SWAP = re.compile(
+    r"\b(?:swap|switch|exchange|trade)\s+(?:the\s+)?(?:sessions?\s*)?(\d+)\s*(?:and|with|&|for)\s*(?:session\s*)?(\d+)\b"
+)
+#: "everything", "all sessions", "the whole plan", "the rest" (from the session named, else from session 1).
+_ALL = re.compile(
+    r"\b(?:everything|every\s+session|all(?:\s+(?:the|of\s+the))?\s+sessions|all\s+of\s+it|the\s+whole\s+(?:plan|programme|program|thing)|the\s+rest|all\s+dates)\b"
+)
 _MONTHS = {
     m: i + 1
     for i, names in enumerate(
@@ -60,11 +70,19 @@ _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?(?:\s+(\d{{4}}))?\b")
 _MONTH_DAY = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b")
-_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4}
-_SHIFT = re.compile(r"\b(a|an|one|two|three|four|\d+)\s+(week|day)s?\s+(later|earlier|sooner)\b")
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
+_SHIFT = re.compile(
+    r"\b(a|an|one|two|three|four|five|six|\d+)\s+(week|day|month)s?\s+(later|earlier|sooner|back|forward|on)\b"
+)
+#: "push ... back two weeks", "bring ... forward by a week", "delay ... by 3 days" (the direction before the amount).
+_SHIFT_VERB = re.compile(
+    r"\b(push|move|shift|delay|postpone|bring|pull)\b.{0,60}?\b(back|forward|later|earlier|by)\b\s*(?:by\s+)?"
+    r"(a|an|one|two|three|four|five|six|\d+)\s+(week|day|month)s?\b"
+)
 _DELTA = re.compile(r"\b(\d+)\s*-?\s*(?:minutes?|mins?)\s+(shorter|longer|less|more)\b")
 _DELTA_VERB = re.compile(
-    r"\b(shorten|shorter|cut|reduce|trim|lengthen|longer|extend)\w*\b.*?\bby\s+(\d+)\s*-?\s*(?:minutes?|mins?)\b"
+    r"\b(shorten|shorter|cut|reduce|trim|lengthen|longer|extend)\w*\b.{0,80}?\bby\s+(\d+)\s*-?\s*(?:minutes?|mins?)\b"
 )
 _ABSOLUTE = re.compile(r"\b(\d+)\s*-?\s*(?:minutes?|mins?)\b")
 _CANCEL = re.compile(
@@ -112,6 +130,8 @@ def _clauses(text: str) -> list[str]:
             or _DELTA_VERB.search(piece)
             or _ABSOLUTE.search(piece)
             or _SHIFT.search(piece)
+            or _SHIFT_VERB.search(piece)
+            or _SWAP.search(piece)
             or _ADD.search(piece)
             or _DROP.search(piece)
             or re.search(r"\bcompress\b|\bmake\b|\bchange\b|\bmove\b", piece)
@@ -136,6 +156,15 @@ def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
             continue
         if re.search(r"\bcompress\b", clause) and not _SESSION.search(clause):
             continue  # "compress the rest" goes with the cancellation already read
+        if m := _SWAP.search(clause):
+            edits.append(Edit("swap", session=int(m.group(1)), other=int(m.group(2))))
+            continue
+        if shift := _shift_days(clause):
+            if _ALL.search(clause) or current is None:
+                edits.append(Edit("shift", session=current if _SESSION.search(clause) else 1, days=shift))
+            else:
+                edits.append(Edit("date", session=current, days=shift))
+            continue
         if _ADD.search(clause):
             topic = _TOPIC.search(clause[_ADD.search(clause).end() :])  # type: ignore[union-attr]
             edits.append(Edit("add", topic=_clean(topic.group(1)) if topic else None))
@@ -147,11 +176,6 @@ def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
         date = _parse_date(clause, near) if near else None
         if date is not None:
             edits.append(Edit("date", session=current, date=date))
-            continue
-        if m := _SHIFT.search(clause):
-            count = _NUMBER_WORDS.get(m.group(1)) or int(m.group(1))
-            days = count * (7 if m.group(2) == "week" else 1)
-            edits.append(Edit("date", session=current, days=days if m.group(3) == "later" else -days))
             continue
         length: Edit | None = None
         if m := _DELTA.search(clause):
@@ -171,6 +195,20 @@ def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
     return edits
 
 
+def _shift_days(clause: str) -> int | None:
+    """Days a clause moves dates by ("two weeks later" 14, "bring it forward a week" -7), or None."""
+    if m := _SHIFT.search(clause):
+        count, unit, way = m.group(1), m.group(2), m.group(3)
+    elif m := _SHIFT_VERB.search(clause):
+        verb, way, count, unit = m.group(1), m.group(2), m.group(3), m.group(4)
+        if way == "by":
+            way = "earlier" if verb in {"bring", "pull"} else "later"
+    else:
+        return None
+    days = (_NUMBER_WORDS.get(count) or int(count)) * _UNIT_DAYS[unit]
+    return -days if way in {"earlier", "sooner", "forward"} else days
+
+
 def _hours_to_minutes(text: str) -> str:
     """'half an hour' -> '30 minutes', 'an hour and a half' -> '90 minutes', '2 hours' -> '120 minutes'."""
     text = re.sub(r"\b(?:an?|one)\s+hour\s+and\s+a\s+half\b", "90 minutes", text)
@@ -182,6 +220,8 @@ def _hours_to_minutes(text: str) -> str:
 def looks_like_edit(text: str) -> bool:
     """Whether a message reads as an edit to a plan ("make session 3 about Teams", "session 2 was cancelled")."""
     q = " ".join(text.lower().split())
+    if _SWAP.search(q) or (_ALL.search(q) and _shift_days(q)):
+        return True  # "swap sessions 2 and 3", "push everything back two weeks"
     if not re.search(r"\bsession\s*\d+\b|\badd\s+(?:an?\s+|another\s+|one\s+more\s+)?session\b", q):
         return False
     verbs = r"\b(?:make|change|move|drop|remove|delete|add|shorten|lengthen|extend|reschedule|swap|replace|switch)\b"

@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["Revision", "RevisionRefused", "load_plan_file", "parse_edits", "revise", "revise_offline"]
 
 OFFLINE_EXAMPLES = (
-    "'make session 3 about Teams', 'make session 3 30 minutes shorter', 'move session 2 to 2026-02-03', "
-    "'drop session 4', 'add a session on dashboards', 'session 3 was cancelled, compress the rest' "
-    "(or set COACH_MODEL / --model for free-form edits)"
+    "'make session 3 about Teams', 'make session 4 45 minutes', 'make session 3 30 minutes shorter', "
+    "'move session 3 to 14 Feb', 'push everything back two weeks', 'swap sessions 2 and 3', 'drop session 4', "
+    "'add a session on dashboards' or 'session 3 was cancelled, compress the rest' (one change per clause, "
+    "joined with 'and'; name the session by its number)"
 )
 
 
@@ -82,6 +83,11 @@ def revise_offline(plan: Plan, instruction: str, retriever: Retriever, pair: Pai
     for edit in edits:
         editor.apply(edit)
     problems = new_problems(plan, editor.plan, retriever.kb, pair)
+    if any(e.kind == "swap" for e in edits):
+        # Asked for in so many words: a swap may put a card before its prerequisite; say so rather than refuse.
+        early = [p for p in problems if "comes before its prerequisite" in p]
+        problems = [p for p in problems if p not in early]
+        editor.changes += [f"note: {editor.readable(p)}; swap back if that is too early" for p in early]
     if problems:
         raise RevisionRefused(problems)
     stamp = f"Revised offline: {instruction.strip()}"
