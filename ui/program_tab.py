@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 from typing import Any
 
@@ -10,6 +11,7 @@ import gradio as gr
 
 from ui import access
 from ui.common import settings
+from ui.heavy import heavy
 from ui.safe import escape
 
 log = logging.getLogger(__name__)
@@ -143,7 +145,8 @@ def ratings_chart(data: dict[str, Any]) -> Any:
 
     pairs = [p for p in data["pairs"] if p["avg_rating_mentor"] is not None or p["avg_rating_mentee"] is not None]
     pairs = pairs[:30]
-    names = [f"{p['mentee']} / {p['mentor']}" for p in pairs]
+    # Plotly reads labels as a subset of HTML (<b>, <a href>): people's names are shown as text.
+    names = [html.escape(f"{p['mentee']} / {p['mentor']}") for p in pairs]
     fig = go.Figure()
     fig.add_bar(name="By mentor", x=names, y=[p["avg_rating_mentor"] for p in pairs], marker_color="#4f6fb0")
     fig.add_bar(name="By senior leader", x=names, y=[p["avg_rating_mentee"] for p in pairs], marker_color="#e0a030")
@@ -157,6 +160,7 @@ def ratings_chart(data: dict[str, Any]) -> Any:
     return fig
 
 
+@heavy("The program report")
 def program_view(session: access.Session) -> tuple[Any, ...]:
     """Everything the Program tab shows (refused unless admin)."""
     access.require_admin(session, "the Program view")

@@ -1,0 +1,68 @@
+"""Heavy requests run in a bounded pool with a time limit; chart labels are text (issue 18)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ui import heavy
+
+
+def test_result_comes_back() -> None:
+    assert heavy.run_heavy(lambda a, b: a + b, 2, 3) == 5
+
+
+def test_a_job_over_its_limit_gets_a_clear_message() -> None:
+    release = threading.Event()
+    with pytest.raises(heavy.Overloaded, match="took longer than 0 seconds and was stopped"):
+        heavy.run_heavy(release.wait, 30, seconds=0.2, what="The plan")
+    release.set()
+
+
+def test_a_full_pool_refuses_at_once_and_frees_its_slots(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    started = []
+    threads = [
+        threading.Thread(target=lambda: started.append(heavy.run_heavy(release.wait, 30, seconds=30)), daemon=True)
+        for _ in range(heavy.WORKERS + heavy.WAITING)
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while heavy._slots._value > 0 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.01)
+    with pytest.raises(heavy.Overloaded, match="busy"):
+        heavy.run_heavy(lambda: 1)
+    release.set()
+    for t in threads:
+        t.join(timeout=10)
+    assert started == [True] * len(threads)
+    assert heavy.run_heavy(lambda: "free again") == "free again"
+
+
+def test_decorated_handler_turns_overload_into_a_quiet_gradio_error() -> None:
+    import gradio as gr
+
+    @heavy.heavy("The report", seconds=0.1)
+    def slow(x: int) -> int:
+        time.sleep(1)
+        return x
+
+    with pytest.raises(gr.Error) as info:
+        slow(1)
+    assert "The report took longer than" in str(info.value)
+    assert info.value.print_exception is False
+
+
+def test_chart_labels_are_text_not_html() -> None:
+    from ui.program_tab import ratings_chart
+
+    data = {
+        "pairs": [
+            {"mentee": "<b>Ann</b>", "mentor": '<a href="x">Bo</a>', "avg_rating_mentor": 4, "avg_rating_mentee": 5}
+        ]
+    }
+    labels = list(ratings_chart(data).data[0].x)
+    assert labels == ["&lt;b&gt;Ann&lt;/b&gt; / &lt;a href=&quot;x&quot;&gt;Bo&lt;/a&gt;"]
