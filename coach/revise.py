@@ -72,8 +72,23 @@ def load_plan_file(path: str) -> Plan:
     return plan
 
 
+def check_instruction(instruction: str) -> None:
+    """Refuse an empty or over-long instruction before any parsing (bounded work for any input)."""
+    from coach.limits import INSTRUCTION_CHARS
+
+    if not instruction.strip():
+        raise InputError("INSTRUCTION", "instruction", "a description of the change, e.g. " + OFFLINE_EXAMPLES)
+    if len(instruction) > INSTRUCTION_CHARS:
+        raise InputError(
+            "INSTRUCTION",
+            "instruction",
+            f"at most {INSTRUCTION_CHARS:,} characters (got {len(instruction):,}); describe one change at a time",
+        )
+
+
 def revise_offline(plan: Plan, instruction: str, retriever: Retriever, pair: Pair | None = None) -> Revision:
     """Apply the edits the offline coach understands; raises InputError when it understands none."""
+    check_instruction(instruction)
     edits = parse_edits(instruction, plan)
     if not edits:
         raise InputError(
@@ -108,8 +123,7 @@ def revise(
         RevisionRefused: the edited plan would break the rules (the plan is unchanged).
         InputError: offline, and the instruction is not an edit the offline coach understands.
     """
-    if not instruction.strip():
-        raise InputError("INSTRUCTION", "instruction", "a description of the change, e.g. " + OFFLINE_EXAMPLES)
+    check_instruction(instruction)
     if provider is None:
         return revise_offline(plan, instruction, retriever, pair)
     from coach.chains import revise_with_model
