@@ -29,9 +29,9 @@ Or upload a pair file (YAML) to fill the form for you. Nothing is saved unless y
 **Save to program**."""
 
 REVISE_HELP = (
-    "Say what to change, for example: *make it about Teams*, *30 minutes shorter*, "
-    "*move it to 2026-03-02*, *drop it*, or for the whole plan: *add a session on dashboards*, "
-    "*session 3 was cancelled, compress the rest*."
+    "Say what to change, for example: *make session 2 about Teams*, *make session 4 45 minutes*, "
+    "*move session 3 to 14 Feb*, *swap sessions 2 and 3*, *push everything back two weeks*, "
+    "*drop session 4*, *add a session on dashboards* or *session 3 was cancelled, compress the rest*."
 )
 
 
@@ -47,27 +47,30 @@ def _error_updates(errors: dict[str, str]) -> list[Any]:
     return [gr.update(value=f"⚠ {errors[s]}" if s in errors else "", visible=s in errors) for s in SLOTS]
 
 
-def _downloads(plan: Plan) -> list[Any]:
-    from coach.export import to_docx, to_ics, to_json, to_markdown
+def _downloads(plan: Plan, pair: Pair | None = None) -> list[Any]:
+    from coach.export import pair_ics, to_docx, to_ics, to_json, to_markdown
 
     base = slug(f"plan-{plan.mentee.name}-{plan.mentor.name}")
     files = [
         write_export(f"{base}.md", to_markdown(plan)),
         write_export(f"{base}.json", to_json(plan)),
-        write_export(f"{base}.ics", to_ics(plan)),
+        write_export(f"{base}.ics", pair_ics(plan, pair) if pair is not None else to_ics(plan)),
         write_export(f"{base}.docx", to_docx(plan)),
     ]
     return [gr.update(value=f, interactive=True) for f in files]
 
 
-def make_plan(pair: Pair) -> Plan:
-    """The offline plan, rewritten by the configured model when there is one (checked either way)."""
+def make_plan(pair: Pair, variant: int = 0) -> Plan:
+    """The offline plan, rewritten by the configured model when there is one (checked either way).
+
+    `variant` above 0 asks for another valid variant of the offline plan (other activities and prompts).
+    """
     from coach.checks import check_plan
     from coach.errors import CoachError
     from coach.planner import build_plan
 
     r = retriever()
-    plan = build_plan(pair, r)
+    plan = build_plan(pair, r, variant)
     if engine_info().engine != "offline":
         from coach.chains import write_plan
 
@@ -104,10 +107,12 @@ def generate(
     minutes: float,
     cadence: str,
     start: str,
+    variant: int = 0,
 ) -> tuple[Any, ...]:
     """Validate the form and build the plan; field problems go next to their fields.
 
-    The comfort ratings follow `MENTOR_DOMAINS` (1 = new to it, 5 = fluent).
+    The comfort ratings follow `MENTOR_DOMAINS` (1 = new to it, 5 = fluent); `variant` above 0 asks
+    for another variant of the plan (Regenerate).
     """
     comfort = [
         comfort_generative_ai,
@@ -129,8 +134,14 @@ def generate(
             summary += "\n\n" + "\n".join(f"- {escape(o)}" for o in result.other)
         # Keep any plan already shown: a typo in the form must not wipe it.
         return (summary, *_error_updates(result.errors), *[gr.update() for _ in range(9)])
-    plan = make_plan(result.pair)
-    summary = f"Plan ready: {len(plan.sessions)} sessions. Scroll down to read it, revise a session or download it."
+    plan = make_plan(result.pair, variant)
+    from coach.export import plan_warnings
+
+    summary = f"Plan ready: {len(plan.sessions)} sessions. Open a session to read it; change it with the box beside it."
+    if variant:
+        summary = f"Variant {variant + 1}: the same topics with other activities and questions. " + summary
+    for warning in plan_warnings(plan, result.pair):
+        summary += f"\n\n⚠ {escape(warning[:1].upper() + warning[1:])}"
     return (
         summary,
         *_error_updates({}),
@@ -139,8 +150,15 @@ def generate(
         plan_overview(plan),
         plan_sessions(plan),
         _session_choices(plan),
-        *_downloads(plan),
+        *_downloads(plan, result.pair),
     )
+
+
+def regenerate(variant: int | None, *form: Any) -> tuple[Any, ...]:
+    """Generate again as the next variant: a different valid plan, never the identical one."""
+    nxt = (variant or 0) + 1
+    build: Any = generate
+    return (nxt, *build(*form, variant=nxt))
 
 
 def load_upload(path: str | None) -> tuple[Any, ...]:
@@ -231,7 +249,14 @@ def revise_plan(
         return ("I could not read that as a change. " + REVISE_HELP + f"\n\n({escape(exc.expected)})", *same)
     new = result.plan
     msg = "Done: " + escape("; ".join(result.changes))
-    return (msg, new.to_json_dict(), plan_overview(new), plan_sessions(new), _session_choices(new), *_downloads(new))
+    return (
+        msg,
+        new.to_json_dict(),
+        plan_overview(new),
+        plan_sessions(new),
+        _session_choices(new),
+        *_downloads(new, pair),
+    )
 
 
 def save_to_program(session: access.Session, plan_json: dict[str, Any] | None, pair_json: dict[str, Any] | None) -> str:
@@ -334,16 +359,20 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         dl_json = gr.DownloadButton("Download JSON", value=None, interactive=False, variant="secondary")
         dl_ics = gr.DownloadButton("Download calendar (.ics)", value=None, interactive=False, variant="secondary")
         dl_docx = gr.DownloadButton("Download Word (.docx)", value=None, interactive=False, variant="secondary")
-    sessions_md = gr.Markdown("", elem_id="plan-sessions")
-    with gr.Group():
-        gr.Markdown("**Change the plan**  \n" + REVISE_HELP, padding=True)
-        with gr.Row():
-            which = gr.Dropdown(["The whole plan"], value="The whole plan", label="What to change", scale=1)
-            change = gr.Textbox(label="The change, in words", placeholder="e.g. make it about Teams", scale=3)
-        with gr.Row():
-            revise_btn = gr.Button("Revise", variant="secondary")
-            save_btn = gr.Button("Save to program", variant="secondary")
-        revise_msg = gr.Markdown("")
+    # The plan and the box that changes it side by side: no scrolling to the bottom to revise.
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=560):
+            sessions_md = gr.Markdown("", elem_id="plan-sessions")
+        with gr.Column(scale=2, min_width=320), gr.Group(elem_id="revise-box"):
+            gr.Markdown("**Change the plan**  \n" + REVISE_HELP, padding=True)
+            which = gr.Dropdown(["The whole plan"], value="The whole plan", label="What to change")
+            change = gr.Textbox(
+                label="The change, in words", placeholder="e.g. make session 2 about Teams", elem_id="revise-text"
+            )
+            with gr.Row():
+                revise_btn = gr.Button("Revise", variant="secondary", elem_id="revise")
+                save_btn = gr.Button("Save to program", variant="secondary")
+            revise_msg = gr.Markdown("", elem_id="revise-msg")
 
     form = [
         mentor_name,
@@ -370,7 +399,9 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         *downloads,
     ]
     generate_btn.click(generate, form, outputs, api_name="generate_plan", scroll_to_output=True)
-    regenerate_btn.click(generate, form, outputs, api_visibility="private")
+    variant = gr.State(0)
+    generate_btn.click(lambda: 0, None, variant, api_visibility="private")
+    regenerate_btn.click(regenerate, [variant, *form], [variant, *outputs], api_visibility="private")
     upload.upload(load_upload, upload, [upload_msg, *form], api_name="load_pair_file")
     example_btn.click(fill_example, None, [upload_msg, *form], api_visibility="private")
     revise_btn.click(

@@ -55,6 +55,11 @@ def plan_overview(plan: Plan) -> str:
         out += ["", "**Goals**", *[f"{i}. {escape(g)}" for i, g in enumerate(plan.goals, 1)]]
     out += ["", "**Ground rules**", *[f"- {escape(r)}" for r in plan.ground_rules]]
     out += ["", "**How you will know it worked**", *[f"- {escape(m)}" for m in plan.success_measures]]
+    if plan.uncovered_goals:
+        from coach.export import uncovered_advice
+
+        out += ["", "**⚠ Not covered by the knowledge base**", *[f"- {escape(g)}" for g in plan.uncovered_goals]]
+        out += ["", escape(uncovered_advice(plan.uncovered_goals))]
     out += ["", "| # | Date | Session | Main topics |", "| ---: | --- | --- | --- |"]
     for s in plan.sessions:
         topics = ", ".join(t.title for t in s.topics)
@@ -71,22 +76,26 @@ def _who(plan: Plan, lead: str) -> str:
 def session_markdown(plan: Plan, number: int) -> str:
     """One session: when, topics, objectives, pre-work, timed agenda, prompts, reflection, sources."""
     s = plan.sessions[number - 1]
-    out = [f"### Session {s.number}: {escape(s.title)}", "", f"**{s.date:%A %d %B %Y}**, {s.minutes} minutes", ""]
+    out = [f"**{s.date:%A %d %B %Y}**, {s.minutes} minutes", ""]
     out.append("**Topics:** " + "; ".join(f"{escape(t.title)} ({escape(domain_label(t.domain))})" for t in s.topics))
     out += ["", "**By the end of the session**", *[f"- {escape(o)}" for o in s.objectives]]
     if s.pre_work:
         out += ["", "**Before the session**", *[f"- {escape(p)}" for p in s.pre_work]]
-    out += ["", "**Agenda**", "", "| Start | Minutes | What happens | Who leads |", "| --- | ---: | --- | --- |"]
+    # Three columns, the time first and kept on one line ("0:19", "8 min"), so the agenda reads at 1280 px.
+    out += ["", "**Agenda**", "", "| When | What happens | Who leads |", "| --- | --- | --- |"]
     clock = 0
     for a in s.agenda:
         out.append(
-            f"| {clock // 60}:{clock % 60:02d} | {a.minutes} | {escape_cell(a.activity)} | "
+            f"| {clock // 60}:{clock % 60:02d}\u00a0({a.minutes}\u00a0min) | {escape_cell(a.activity)} | "
             f"{escape_cell(_who(plan, a.lead))} |"
         )
         clock += a.minutes
     if s.discussion_prompts:
         out += ["", "**Questions to discuss**"]
-        out += [f"- *{escape(_who(plan, p.asked_by))} asks:* {escape(p.text)}" for p in s.discussion_prompts]
+        out += [
+            f"- *{'Both ask' if p.asked_by == 'both' else escape(_who(plan, p.asked_by)) + ' asks'}:* {escape(p.text)}"
+            for p in s.discussion_prompts
+        ]
     if s.reflection:
         out += ["", "**Afterwards, reflect**", *[f"- {escape(r)}" for r in s.reflection]]
     if s.citations:
@@ -95,8 +104,17 @@ def session_markdown(plan: Plan, number: int) -> str:
 
 
 def plan_sessions(plan: Plan) -> str:
-    """Every session, one after the other, separated by rules."""
-    return "\n\n---\n\n".join(session_markdown(plan, s.number) for s in plan.sessions)
+    """Every session as a heading and a section that opens on a click (the first one open): the page stays short."""
+    parts = []
+    for s in plan.sessions:
+        body = session_markdown(plan, s.number)
+        topics = "; ".join(escape(t.title) for t in s.topics if t.domain != "program-practice")
+        parts.append(
+            f"### Session {s.number}: {escape(s.title)}\n\n"
+            f'<details class="plan-session"{" open" if s.number == 1 else ""}><summary>{s.date:%a %d %b %Y}, '
+            f"{s.minutes} minutes: {topics} (agenda, questions and sources)</summary>\n\n{body}\n\n</details>"
+        )
+    return "\n\n".join(parts)
 
 
 def card_markdown(card: Card) -> str:
