@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from ui import access, coach_tab, evals_tab, knowledge_tab, plan_tab, program_tab
+from ui import access, coach_tab, evals_tab, knowledge_tab, my_pairs_tab, plan_tab, program_tab
 from ui.common import retriever
 
 #: Largest file the server accepts in one upload (a pair file is a few hundred bytes).
@@ -64,6 +64,8 @@ def build_demo() -> gr.Blocks:
                 plan_tab.build(session, plan_state, pair_state)
             with gr.Tab("Knowledge", id="knowledge", elem_id="tab-knowledge"):
                 kb = knowledge_tab.build(session)
+            with gr.Tab("My pairs", id="mine", elem_id="tab-mine"):
+                mine = my_pairs_tab.build()
             with gr.Tab("Program (admin)", id="program", elem_id="tab-program"):
                 p_row, p_pass, p_btn, p_msg = _login_box(session)
                 program = program_tab.build(session)
@@ -150,6 +152,14 @@ def build_demo() -> gr.Blocks:
             ],
             api_visibility="private",
         )
+
+        def open_invite(request: gr.Request) -> list[Any]:
+            # An invitation link (/?invite=TOKEN) opens My pairs with the set-password form filled in.
+            updates = mine["load"](request)
+            invited = request is not None and bool(request.query_params.get("invite"))
+            return [gr.update(selected="mine") if invited else gr.update(), *updates]
+
+        demo.load(open_invite, None, [tabs, *mine["load_outputs"]], api_visibility="private")
     return demo
 
 
