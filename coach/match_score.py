@@ -121,7 +121,7 @@ def text_key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-@dataclass
+@dataclass(repr=False)
 class CardSpace:
     """Card passages (their vectors), and the phrases seen so far mapped onto cards and domains."""
 
@@ -135,6 +135,10 @@ class CardSpace:
     embed: Callable[[list[str]], np.ndarray]
     _relevance: dict[str, np.ndarray] = field(default_factory=dict)
     _order: np.ndarray | None = None
+    #: Per phrase: (top-K card relevance, domain relevance), as `phrases` returns them.
+    _rows: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Links between two phrases already explained (evidence for many pairs reuses them).
+    _links: dict[tuple[str, str], Link] = field(default_factory=dict)
 
     @classmethod
     def from_retriever(cls, retriever: Retriever) -> CardSpace:
@@ -159,6 +163,12 @@ class CardSpace:
             passages=vectors,
             embed=lambda texts: np.asarray(embedder.encode(texts), dtype=np.float32),
         )
+
+    def forget(self) -> None:
+        """Drop every phrase seen so far (the next use embeds them again)."""
+        self._relevance.clear()
+        self._rows.clear()
+        self._links.clear()
 
     def relevance(self, texts: Sequence[str]) -> np.ndarray:
         """Relevance 0..1 of each text to each card (rows: texts, columns: cards); embeds unseen texts once."""
@@ -198,22 +208,28 @@ class Phrases:
 
 
 def phrases(space: CardSpace, texts: Sequence[str]) -> Phrases:
-    """Distinct phrases of `texts` with their card (top-K only) and domain relevance."""
+    """Distinct phrases of `texts` with their card (top-K only) and domain relevance (computed once per phrase)."""
     import numpy as np
 
     keys = list(dict.fromkeys(text_key(t) for t in texts))
-    rel = space.relevance(keys)
-    card_domain = np.array([DOMAINS.index(d) if d in DOMAINS else 0 for d in space.domains], dtype=np.int64)
-    dom = np.zeros((len(keys), len(DOMAINS)), dtype=np.float32)
-    for d in range(len(DOMAINS)):
-        cols = np.flatnonzero(card_domain == d)
-        if len(cols):
-            dom[:, d] = rel[:, cols].max(axis=1)
-    top = rel.copy()
-    if rel.shape[1] > TOP_K:
-        cut = np.argpartition(-rel, TOP_K, axis=1)[:, TOP_K:]
-        np.put_along_axis(top, cut, 0.0, axis=1)
-    return Phrases(keys, top, dom)
+    missing = [k for k in keys if k not in space._rows]
+    if missing:
+        rel = space.relevance(missing)
+        card_domain = np.array([DOMAINS.index(d) if d in DOMAINS else 0 for d in space.domains], dtype=np.int64)
+        dom = np.zeros((len(missing), len(DOMAINS)), dtype=np.float32)
+        for d in range(len(DOMAINS)):
+            cols = np.flatnonzero(card_domain == d)
+            if len(cols):
+                dom[:, d] = rel[:, cols].max(axis=1)
+        top = rel.copy()
+        if rel.shape[1] > TOP_K:
+            cut = np.argpartition(-rel, TOP_K, axis=1)[:, TOP_K:]
+            np.put_along_axis(top, cut, 0.0, axis=1)
+        for key, card_row, domain_row in zip(missing, top, dom, strict=True):
+            space._rows[key] = (card_row, domain_row)
+    if not keys:
+        return Phrases([], np.zeros((0, len(space.card_ids)), np.float32), np.zeros((0, len(DOMAINS)), np.float32))
+    return Phrases(keys, np.stack([space._rows[k][0] for k in keys]), np.stack([space._rows[k][1] for k in keys]))
 
 
 def match_matrix(a: Phrases, b: Phrases) -> np.ndarray:
@@ -365,6 +381,16 @@ class Link:
 
 def link(space: CardSpace, a: str, b: str) -> Link:
     """The best shared card (or domain) of two phrases: the same number `match_matrix` gives."""
+    key = (text_key(a), text_key(b))
+    found = space._links.get(key)
+    if found is None:
+        if len(space._links) > 200_000:
+            space._links.clear()
+        found = space._links[key] = _link(space, a, b)
+    return found
+
+
+def _link(space: CardSpace, a: str, b: str) -> Link:
     pa, pb = phrases(space, [a]), phrases(space, [b])
     card_scores = [min(float(x), float(y)) for x, y in zip(pa.cards[0], pb.cards[0], strict=True)]
     c = max(range(len(card_scores)), key=lambda k: (card_scores[k], -k))

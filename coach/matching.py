@@ -54,15 +54,17 @@ class Scored:
     #: (junior id, senior id) -> why the pair must never be made.
     blocked: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.junior_index = {p.id: k for k, p in enumerate(self.juniors)}
+        self.senior_index = {p.id: k for k, p in enumerate(self.seniors)}
+
     def allowed(self) -> np.ndarray:
         """(juniors x seniors) True where a pair may be made."""
         import numpy as np
 
         ok = np.ones(self.score.shape, dtype=bool)
-        jpos = {p.id: k for k, p in enumerate(self.juniors)}
-        spos = {p.id: k for k, p in enumerate(self.seniors)}
         for j, s in self.blocked:
-            ok[jpos[j], spos[s]] = False
+            ok[self.junior_index[j], self.senior_index[s]] = False
         return ok
 
 
@@ -290,8 +292,7 @@ def pair_reasons(space: CardSpace, result: Match, j: str, s: str) -> dict[str, A
     from coach.match_score import explain
 
     sc = result.scored
-    jk = next(k for k, p in enumerate(sc.juniors) if p.id == j)
-    sk = next(k for k, p in enumerate(sc.seniors) if p.id == s)
+    jk, sk = sc.junior_index[j], sc.senior_index[s]
     junior, senior = sc.juniors[jk], sc.seniors[sk]
     evidence = explain(space, junior, senior)
     reasons = [

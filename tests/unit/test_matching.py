@@ -189,7 +189,7 @@ def rosters(draw: st.DrawFn) -> tuple[PeopleFile, set[tuple[str, str]]]:
         st.fixed_dictionaries(
             {},
             optional={c: st.sampled_from(["high", "medium", "low", "off"]) for c in ("teaches", "comfort", "learns")},
-        )
+        ).filter(lambda w: len(w) < 3 or set(w.values()) != {"off"})  # all off is refused (tested below)
     )
     return people(rows, weights=weights), history
 
@@ -317,6 +317,11 @@ def test_off_weight_drops_the_criterion(space: CardSpace) -> None:
     (pair,) = out["pairs"]
     assert [r["criterion"] for r in pair["reasons"]] == ["teaches a goal", "covers low comfort"]
     assert sum(r["points"] for r in pair["reasons"]) == pytest.approx(pair["score"], abs=0.01)
+
+
+def test_every_criterion_off_is_bad_input() -> None:
+    with pytest.raises(InputError, match="at least one criterion"):
+        resolve_weights({}, {"teaches": "off", "comfort": "off", "learns": "off"})
 
 
 def test_reporting_lines_and_do_not_pair_are_blocked(space: CardSpace) -> None:
