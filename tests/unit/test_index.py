@@ -193,8 +193,11 @@ def test_search_cli_json_contract(indexed_home: Path, tmp_path: Path) -> None:
     rows = json.loads(result.stdout)
     assert len(rows) == 5
     for row in rows:
-        assert set(row) == {"topic_id", "title", "domain", "score"}
-        assert isinstance(row["score"], float)
+        # SPEC.md section 4's fields, plus section 12's kind and a readable strength (fields may be added).
+        assert {"topic_id", "title", "domain", "score", "kind", "strength"} <= set(row)
+        assert isinstance(row["score"], float) and row["kind"] == "card"
+        assert row["strength"] in {"strong", "partial", "weak"}
+    assert rows[0]["strength"] in {"strong", "partial"}  # a question the cards answer well
     assert rows[0]["domain"] == "generative-ai"
 
     queries = tmp_path / "q.txt"
