@@ -401,7 +401,8 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     minutes = intent.minutes or (ctx.pair.program.minutes if ctx.pair else 30)
     minutes = max(10, min(minutes, 180))
     audience = intent.audience
-    if audience is None or audience.lower() in {"mentee", "my mentee", "senior", "learner"}:
+    mentee_names = ctx.pair.mentee.name.lower().split() if ctx.pair else []
+    if audience is None or audience.lower() in {"mentee", "my mentee", "senior", "learner", *mentee_names}:
         audience = (ctx.pair.mentee.role if ctx.pair else None) or "senior leader"
     fill = _Filler(ctx, audience)
     blocks = [Block(f"Opening: why {card.title.lower()} matters to a {audience}", "mentor", 3, True)]

@@ -47,6 +47,7 @@ _ANAPHORA = re.compile(
 )
 _SIDE = re.compile(r"\bfor\s+(?:my|the|our)\s+(mentor|mentee)\b|\b(?:my|the)\s+(mentor|mentee)'?s?\s+side\b")
 _FOLLOW_START = re.compile(r"^(?:and|what\s+about|how\s+about|what\s+if|also|too)\b")
+_REFERS = re.compile(r"\b(?:that|this|it|them|those|these|same)\b|^(?:what\s+if|so|ok|okay)\b")
 _LAST = re.compile(r"\b(?:the\s+)?(?:last|final)\s+(?:one|session)\b")
 _ADD = re.compile(r"\badd\s+(?:a\s+bit|something|a\s+part|a\s+section|some\w*)?\s*(?:on|about)\s+(.+)$")
 _TURN_INTO = re.compile(r"\b(?:turn|make|build)\s+(?:that|this|it)\s+into\s+an?\b|\bexercise\b")
@@ -121,7 +122,9 @@ class Conversation:
 
             alone = assess(question, self.ctx.retriever, names=self.ctx.names())
             short = len(q.split()) <= 6 and bool(_FOLLOW_START.search(q))
-            if short or (not alone.covered and alone.features["unknown"] == 0):
+            # "explain that to my CEO", "what if I take their names out": about the previous answer's topic.
+            refers = bool(_REFERS.search(q)) and alone.features["unknown"] == 0
+            if short or refers or (not alone.covered and alone.features["unknown"] == 0):
                 return f"{mem.query} {question}", Intent("general", topic=f"{mem.query} {q}")
         return question, intent
 

@@ -32,7 +32,8 @@ _BRIEFING = re.compile(
 )
 _NEXT_SESSION = re.compile(r"\b(?:prepare|prep|ready|brief(?:ing)?)\b.*\bnext\s+session\b")
 _LESSON = re.compile(
-    r"\b(?:lesson|workshop|class|tutorial|crash\s+course|teaching\s+plan|teach)\b(?:\s+(?:on|about|in|covering))?\s+(.+)$"
+    r"\b(?:lesson|workshop|class|tutorial|crash\s+course|teaching\s+plan|teach|session\s+plan(?=\s+on)|"
+    r"(?<=minute\s)session(?=\s+on)|(?<=hour\s)session(?=\s+on))\b(?:\s+(?:on|about|in|covering))?\s+(.+)$"
 )
 _MINUTES = re.compile(r"\b(\d{1,3})\s*-?\s*(?:minutes?|mins?)\b|\b(an?|one|half\s+an)\s+hour\b")
 _AUDIENCE = re.compile(r"\s+for\s+(?:a|an|the|my|our)?\s*([a-z][\w\s-]{1,40})$")

@@ -204,3 +204,47 @@ def test_cli_ask_today_and_bad_today(indexed_home: Path) -> None:
     assert ok.exit_code == 0 and "behind you" in ok.output
     bad = CliRunner().invoke(cli, ["ask", "hi", "--today", "2nd of May"])
     assert bad.exit_code == 2 and "--today" in bad.output and "Traceback" not in bad.output
+
+
+# --------------------------------------------------------------------------- with the loopback model server
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch):
+    from fakeserver import FakeOpenAI, use_server
+
+    with FakeOpenAI() as s:
+        use_server(monkeypatch, s)
+        yield s
+
+
+def test_model_follow_up_gets_the_earlier_turns(server, retriever, pair: Pair) -> None:
+    from fakeserver import data_block, provider, text
+
+    from coach.chat import lesson_minutes
+
+    server.push(text("- Warm-up (10 min) [genai-prompting-basics]\n- Practice (20 min)\n"))
+    server.push(text("- Warm-up (5 min) [genai-prompting-basics]\n- Practice (10 min)\n"))
+    conv = Conversation(ChatContext(retriever, pair, role="mentor"), provider())
+    conv.ask("build me a 30-minute lesson on prompting for my mentee")
+    second = conv.ask("can you make that shorter? 15 min")
+    assert second.engine == "openai" and "genai-prompting-basics" in second.cards
+    assert lesson_minutes(second.text) == 15
+    assert "build me a 30-minute lesson" in data_block(server.requests[1], "earlier_turns")
+    assert "A 15-minute lesson" in data_block(server.requests[1], "draft_answer")
+
+
+def test_blind_conversation_turn_runs_in_the_suite(retriever) -> None:
+    from coach.evals.blind import load_blind
+    from coach.evals.runner import produce
+    from coach.evals.scoring import chat_evaluators
+
+    cases = {c.id: c for c in load_blind(kb=retriever.kb)}
+    case = cases["blind-c001-t2"]  # "can you make that shorter? 15 min" after a 30-minute lesson
+    assert case.history == ["build me a 30-minute lesson on prompting for my mentee"]
+    produced = produce(case, retriever, None)
+    assert "A 15-minute lesson" in produced.text
+    from coach.evals.evaluator import ChatSubject
+
+    verdict = chat_evaluators()[0].score(ChatSubject(case.question, produced.text, retriever.kb, case.expect))
+    assert verdict.score == 1.0, verdict.reason
