@@ -35,11 +35,13 @@ PEAK = (
 QUESTIONS = ["Explain phishing simply", "How do I start with ChatGPT?", "What is a Slack channel for?"]
 
 
-def run_cli(args: list[str], home: Path) -> tuple[int, float, int]:
+def run_cli(args: list[str], home: Path, stdin: str | None = None) -> tuple[int, float, int]:
     """Exit code, wall seconds and peak RSS (MB) of one CLI run in its own process."""
     env = {**os.environ, "COACH_HOME": str(home)}
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", PEAK, *args], capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK, *args], input=stdin, capture_output=True, text=True, env=env, timeout=600
+    )
     wall = time.perf_counter() - start
     peak = int(proc.stderr.rsplit("PEAK_KB=", 1)[1].split()[0]) // 1024 if "PEAK_KB=" in proc.stderr else -1
     return proc.returncode, wall, peak
@@ -67,6 +69,10 @@ def cli_inputs(tmp: Path) -> None:
         code, wall, peak = run_cli([*args, str(path)], home)
         print(f"{label:<40} exit {code}  {wall:6.2f} s  peak {peak:5d} MB  ({len(text.encode()):,} bytes)")
     plan = tmp / "plan.json"
+    # Index first, so the revision figures are the revision's, not a first-time index build's.
+    subprocess.run(
+        [sys.executable, "-m", "coach.cli", "index"], check=True, env={**os.environ, "COACH_HOME": str(home)}
+    )
     subprocess.run(
         [sys.executable, "-m", "coach.cli", "plan", "--pair", str(ROOT / "examples" / "pair.yaml"), "--format", "json"],
         stdout=plan.open("w"),
@@ -74,8 +80,8 @@ def cli_inputs(tmp: Path) -> None:
         env={**os.environ, "COACH_HOME": str(home)},
     )
     for size in (1_000, 100_000, 1_000_000):
-        text = ("make session 2 shorter and cut " * (size // 31 + 1))[:size]
-        code, wall, peak = run_cli(["revise", "--plan", str(plan), text], home)
+        text = ("push everything back a week and " * (size // 32 + 1))[:size]
+        code, wall, peak = run_cli(["revise", "--plan", str(plan), "-"], home, stdin=text)
         print(f"{f'revision text of {size:,} chars':<40} exit {code}  {wall:6.2f} s  peak {peak:5d} MB")
 
 

@@ -177,6 +177,8 @@ def revise(
 ) -> None:
     """Edit a plan ("make session 3 about Teams and 30 minutes shorter"); the result must pass the checks.
 
+    INSTRUCTION is the change in words (at most 1,000 characters), or - to read it from standard input.
+
     Offline: change a session's topic, length or date, drop or add a session, or compress the rest
     after a cancellation. With a model (--model or $COACH_MODEL) any edit; an edit that breaks the
     plan's rules is refused with the reason and nothing is written.
@@ -184,9 +186,15 @@ def revise(
     from coach.export import to_json, to_markdown
     from coach.pairs import load_pair
     from coach.providers import open_provider, parse_model
-    from coach.revise import load_plan_file
+    from coach.revise import check_instruction, load_plan_file
     from coach.revise import revise as revise_plan
 
+    if instruction == "-":
+        from coach.limits import INSTRUCTION_CHARS
+
+        # Read one character past the limit: enough to refuse a longer text without holding all of it.
+        instruction = click.get_text_stream("stdin").read(INSTRUCTION_CHARS + 1)
+    check_instruction(instruction)  # before the index and the model are opened: a bad text costs nothing
     settings = settings_with_kb(kb_dirs)
     if model:
         parse_model(model, settings, "--model")

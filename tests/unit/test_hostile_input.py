@@ -172,3 +172,14 @@ def test_only_the_apps_own_links_survive_escaping() -> None:
     assert "<img" not in html
     # Bare addresses, which GFM renderers (the browser's) turn into links by themselves, are broken up too.
     assert "https://" not in safe and "www.evil" not in safe
+
+
+def test_cli_revise_refuses_a_megabyte_from_stdin_before_opening_anything(tmp_path: Path) -> None:
+    from coach.cli import cli
+
+    plan = tmp_path / "plan.json"
+    plan.write_text("{}")  # never read: the instruction is refused first
+    result = CliRunner().invoke(cli, ["revise", "--plan", str(plan), "-"], input="push it back a week " * 60_000)
+    assert result.exit_code == 2, result.output
+    assert "at most 1,000 characters" in result.output
+    assert "Traceback" not in result.output
