@@ -190,10 +190,12 @@ def revise(
     from coach.revise import revise as revise_plan
 
     if instruction == "-":
+        # Read one character past the limit: enough to refuse a longer text without holding all of it.
+        import sys
+
         from coach.limits import INSTRUCTION_CHARS
 
-        # Read one character past the limit: enough to refuse a longer text without holding all of it.
-        instruction = click.get_text_stream("stdin").read(INSTRUCTION_CHARS + 1)
+        instruction = sys.stdin.read(INSTRUCTION_CHARS + 1)  # CliRunner's input in tests
     check_instruction(instruction)  # before the index and the model are opened: a bad text costs nothing
     settings = settings_with_kb(kb_dirs)
     if model:
