@@ -18,8 +18,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: Heavy jobs running at once (the machine this targets has two cores; one stays for everything else).
-WORKERS = 1
+#: Heavy jobs running at once (two cores: the interpreter keeps room for chat and pages; a model-written
+#: plan mostly waits on the network, so two let a second user's plan start meanwhile).
+WORKERS = 2
 #: Heavy jobs waiting for a worker before more are refused with "busy".
 WAITING = 8
 #: Default time limit of one heavy request, in seconds.

@@ -15,6 +15,7 @@ from ui import access
 from ui.common import PACKAGE_EXAMPLE, domain_label, engine_info, provider, retriever, settings
 from ui.files import slug, write_export
 from ui.forms import CADENCES, SLOTS, FormResult, form_data, next_monday, pair_to_form, validate
+from ui.heavy import heavy
 from ui.render import plan_overview, plan_sessions
 from ui.safe import escape
 
@@ -89,6 +90,7 @@ def _session_choices(plan: Plan | None) -> Any:
     return gr.update(choices=choices, value="The whole plan")
 
 
+@heavy("Writing the plan", seconds=300)
 def generate(
     mentor_name: str,
     mentor_role: str,
@@ -225,6 +227,7 @@ def fill_example() -> tuple[Any, ...]:
     return load_upload(str(PACKAGE_EXAMPLE))
 
 
+@heavy("The revision", seconds=120)
 def revise_plan(
     plan_json: dict[str, Any] | None, pair_json: dict[str, Any] | None, which: str, change: str
 ) -> tuple[Any, ...]:

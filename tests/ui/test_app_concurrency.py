@@ -40,3 +40,19 @@ def test_twenty_concurrent_chats_all_complete(open_app, client_for) -> None:
     for i, answer in enumerate(answers):
         by_question.setdefault((QUESTIONS[i % len(QUESTIONS)], i % 2), set()).add(answer)
     assert all(len(v) == 1 for v in by_question.values())
+
+
+def test_megabyte_revision_is_refused_while_a_chat_is_answered(open_app, client_for) -> None:
+    from test_app_client import FORM, text_of
+
+    reviser, chatter = client_for(open_app), client_for(open_app)
+    reviser.predict(**FORM, api_name="/generate_plan")
+    revision = reviser.submit("The whole plan", "push everything back a week " * 40_000, api_name="/revise_plan")
+    chat = chatter.submit("Explain phishing simply", [], "mentee", "example", api_name="/chat")
+    msg, *_ = revision.result(timeout=120)
+    assert "at most 1,000 characters" in msg, msg
+    history, _, _ = chat.result(timeout=120)
+    assert history[-1]["role"] == "assistant" and "phishing" in text_of(history[-1]).lower()
+    # The app is still whole: a normal revision right after works.
+    done, *_ = reviser.predict("Session 3", "30 minutes shorter", api_name="/revise_plan")
+    assert done.startswith("Done"), done
