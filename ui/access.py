@@ -9,6 +9,7 @@ says plainly that the admin views are open to anyone using this machine.
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ui.common import settings
+
+log = logging.getLogger(__name__)
 
 #: One line above the tabs when no admin password is set.
 OPEN_BANNER = (
@@ -56,19 +59,48 @@ def require_admin(session: Session | None, what: str = "this view") -> None:
         raise gr.Error(f"Log in as admin to use {what}: enter the admin password in the Program or Evals tab.")
 
 
-def check_password(given: str | None) -> bool:
-    """Compare in constant time; repeated failures are slowed down (process-wide)."""
+class LockedOut(Exception):
+    """Too many wrong admin passwords from this address, or for the admin password as a whole."""
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(
+            f"⚠ Too many wrong passwords: admin sign-in is locked for about {minutes} minute"
+            f"{'s' if minutes != 1 else ''}. Ask the person who runs the program if you have lost the password."
+        )
+
+
+def check_password(given: str | None, address: str = "") -> bool:
+    """Compare in constant time; failures are logged, slowed down and locked out.
+
+    Failures are kept in the program database (as for account sign-ins), under the admin password
+    and under the caller's address, so every app process sees the same count: after five failures
+    within 15 minutes either key is locked for 15 minutes.
+
+    Raises:
+        LockedOut: the admin password or this address is locked; the password was not checked.
+    """
     global _failures
     expected = settings().admin_password
     if not expected:
         return True
+    from coach.store import open_store, utcnow
+
+    store = open_store(settings())
+    keys = ["admin-password", *([f"address:{address}"] if address else [])]
+    until = store.throttled_until(keys)
+    if until is not None:
+        log.warning("admin sign-in refused: locked until %s (address %s)", until.isoformat(), address or "unknown")
+        raise LockedOut(max(1, round((until - utcnow()).total_seconds() / 60)))
     ok = hmac.compare_digest((given or "").encode(), expected.encode())
+    store.record_sign_in(keys, ok, clear="admin-password")
     with _fail_lock:
         if ok:
             _failures = 0
             return True
         _failures += 1
         delay = min(MAX_DELAY_SECONDS, 0.5 * max(0, _failures - FREE_TRIES))
+    # Never the password itself: only that it was wrong, and from where.
+    log.warning("failed admin sign-in from %s", address or "unknown address")
     if delay:
         time.sleep(delay)
     return False

@@ -91,10 +91,15 @@ def build_demo() -> gr.Blocks:
                 banner_text,
             ]
 
-        def login(s: access.Session, password: str) -> list[Any]:
-            if access.password_set() and not access.check_password(password):
-                # Said next to the box (an error toast would cover the form with an error overlay).
+        def login(s: access.Session, password: str, request: gr.Request) -> list[Any]:
+            address = request.client.host if request is not None and request.client is not None else ""
+            try:
+                refused = access.password_set() and not access.check_password(password, address)
                 wrong = "⚠ That password is not right. Ask the person who runs the program for it."
+            except access.LockedOut as exc:
+                refused, wrong = True, str(exc)
+            if refused:
+                # Said next to the box (an error toast would cover the form with an error overlay).
                 keep = [gr.update() for _ in range(len(program["outputs"]) + len(evals["outputs"]))]
                 return [
                     *[s, "", "", gr.update(), gr.update(), wrong, wrong, gr.update(), gr.update(), gr.update()],

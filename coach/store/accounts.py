@@ -400,16 +400,23 @@ class AccountRepository(PairRepository):
         except Exception:  # argon2 raises VerifyMismatchError / InvalidHashError
             ok = False
 
+        self.record_sign_in(keys, ok, at, clear=account_key)
+        return account if ok else None
+
+    def record_sign_in(self, keys: list[str], ok: bool, now: dt.datetime | None = None, clear: str = "") -> None:
+        """Record a failed sign-in under every key (a success clears the `clear` key's failures)."""
+        at = now or utcnow()
+
         def run(s: DbSession) -> None:
             if ok:
-                s.execute(delete(SignInFailureRow).where(SignInFailureRow.key == account_key))
+                if clear:
+                    s.execute(delete(SignInFailureRow).where(SignInFailureRow.key == clear))
             else:
                 for key in keys:
                     s.add(SignInFailureRow(key=key, at=at))
             s.execute(delete(SignInFailureRow).where(SignInFailureRow.at < at - THROTTLE_WINDOW * 4))
 
         self.write(run)
-        return account if ok else None
 
     # ---------------------------------------------------------------------------------- audit log
 

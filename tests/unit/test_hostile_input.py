@@ -183,3 +183,43 @@ def test_cli_revise_refuses_a_megabyte_from_stdin_before_opening_anything(tmp_pa
     assert result.exit_code == 2, result.output
     assert "at most 1,000 characters" in result.output
     assert "Traceback" not in result.output
+
+
+def test_admin_password_failures_are_logged_and_locked_out(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ui import access
+
+    monkeypatch.setenv("COACH_ADMIN_PASSWORD", "correct horse battery staple")
+    monkeypatch.setattr(access, "MAX_DELAY_SECONDS", 0.0)
+    caplog.set_level("WARNING", logger="ui.access")
+    for _ in range(5):
+        assert access.check_password("guess", "10.0.0.7") is False
+    assert caplog.text.count("failed admin sign-in from 10.0.0.7") == 5
+    assert "guess" not in caplog.text  # the password tried is never logged
+    with pytest.raises(access.LockedOut, match="locked for about 15 minutes"):
+        access.check_password("correct horse battery staple", "10.0.0.7")  # locked: not even checked
+    with pytest.raises(access.LockedOut):
+        access.check_password("correct horse battery staple", "10.0.0.8")  # the password itself is locked too
+
+
+def test_a_right_admin_password_clears_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import access
+
+    monkeypatch.setenv("COACH_ADMIN_PASSWORD", "correct horse battery staple")
+    monkeypatch.setattr(access, "MAX_DELAY_SECONDS", 0.0)
+    for _ in range(4):
+        assert access.check_password("guess", "10.0.0.9") is False
+    assert access.check_password("correct horse battery staple", "10.0.0.10") is True
+    assert access.check_password("guess", "10.0.0.11") is False  # the password's count started again
+
+
+def test_uploaded_alias_bomb_is_refused_in_the_form(tmp_path: Path) -> None:
+    from ui.plan_tab import load_upload
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(alias_bomb())
+    message, *fields = load_upload(str(bomb))
+    assert "aliases" in message and "not a readable YAML pair file" in message
+    assert len(message) < 400
+    assert all(f == {"__type__": "update"} for f in fields)  # the form is left as it was
