@@ -19,6 +19,8 @@ from ui.common import retriever
 
 #: Largest file the server accepts in one upload (a pair file is a few hundred bytes).
 MAX_UPLOAD = "1mb"
+#: Every (seconds, seconds): how often Gradio sweeps its cache, and the age at which a file goes.
+UPLOAD_CLEANUP = (900, 3600)
 #: Requests waiting beyond the running ones; more are turned away with "the queue is full".
 QUEUE_MAX_SIZE = 64
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -51,7 +53,8 @@ def _login_box(session: gr.State) -> tuple[gr.Row, gr.Textbox, gr.Button, gr.Mar
 
 def build_demo() -> gr.Blocks:
     """Lay out the whole app and wire its events."""
-    with gr.Blocks(title="Mentor Coach", fill_width=True) as demo:
+    # Uploaded pair files and generated downloads are removed from Gradio's cache after an hour.
+    with gr.Blocks(title="Mentor Coach", fill_width=True, delete_cache=UPLOAD_CLEANUP) as demo:
         session = gr.State(access.Session())
         plan_state = gr.State(None)
         pair_state = gr.State(None)

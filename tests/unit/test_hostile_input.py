@@ -223,3 +223,9 @@ def test_uploaded_alias_bomb_is_refused_in_the_form(tmp_path: Path) -> None:
     assert "aliases" in message and "not a readable YAML pair file" in message
     assert len(message) < 400
     assert all(f == {"__type__": "update"} for f in fields)  # the form is left as it was
+
+
+def test_uploads_and_downloads_are_swept_from_the_cache() -> None:
+    from ui.app import UPLOAD_CLEANUP, demo
+
+    assert demo.delete_cache == UPLOAD_CLEANUP and UPLOAD_CLEANUP[1] <= 3600
