@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -65,3 +66,13 @@ def from_validation(file: str, exc: ValidationError) -> InputErrors:
             expected = f"{msg} (got {excerpt(err.get('input'))})"
         errors.append(InputError(file, field, expected))
     return InputErrors(errors)
+
+
+def parse_iso_date(value: str | None, flag: str, field: str) -> dt.date | None:
+    """A command-line date (YYYY-MM-DD) or None; bad input names the option."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(flag, field, f"a date as YYYY-MM-DD, got {value!r}") from None

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coach.errors import InputError
-
 if TYPE_CHECKING:
     from coach.retrieval import DocHit, Hit, Retriever
 
@@ -25,12 +23,9 @@ PARTIAL = 0.40
 
 
 def _today(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError("--today", "today", f"a date as YYYY-MM-DD, got {value!r}") from None
+    from coach.errors import parse_iso_date
+
+    return parse_iso_date(value, "--today", "today")
 
 
 def stale_rows(cards: list[Any], months: int, today: dt.date | None) -> list[dict[str, Any]]:

@@ -19,14 +19,9 @@ model_option = click.option(
 
 
 def _today(value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    from coach.errors import InputError
+    from coach.errors import parse_iso_date
 
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InputError("--today", "today", f"a date as YYYY-MM-DD, got {value!r}") from None
+    return parse_iso_date(value, "--today", "today")
 
 
 def _context(

@@ -185,6 +185,14 @@ def _email(value: str | None) -> str | None:
 Email = Annotated[str | None, AfterValidator(_email)]
 
 
+def check_comfort(value: dict[str, int]) -> dict[str, int]:
+    """Comfort ratings run 1 (new to it) to 5 (fluent) per domain."""
+    for domain, level in value.items():
+        if not 1 <= level <= 5:
+            raise ValueError(f"comfort for {domain} must be 1 (new to it) to 5 (fluent), got {level}")
+    return value
+
+
 class Mentor(Strict):
     """The junior colleague who teaches."""
 
@@ -206,10 +214,7 @@ class Mentee(Strict):
     @field_validator("comfort")
     @classmethod
     def _comfort_range(cls, value: dict[str, int]) -> dict[str, int]:
-        for domain, level in value.items():
-            if not 1 <= level <= 5:
-                raise ValueError(f"comfort for {domain} must be 1 (new to it) to 5 (fluent), got {level}")
-        return value
+        return check_comfort(value)
 
 
 class Program(Strict):

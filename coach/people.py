@@ -25,7 +25,7 @@ from pydantic import Field, field_validator, model_validator
 
 from coach import limits
 from coach.errors import InputError, InputErrors, field_path
-from coach.models import Domain, GoalText, PlainName, PlainRole, Program, Strict
+from coach.models import Domain, GoalText, PlainName, PlainRole, Program, Strict, check_comfort
 
 #: A person id: what `do_not_pair`, `manager`, `--lock` and the output use.
 PERSON_ID = r"^[A-Za-z0-9_-]{1,40}$"
@@ -67,10 +67,7 @@ class Person(Strict):
     @field_validator("comfort")
     @classmethod
     def _comfort_range(cls, value: dict[str, int]) -> dict[str, int]:
-        for domain, level in value.items():
-            if not 1 <= level <= 5:
-                raise ValueError(f"comfort for {domain} must be 1 (new to it) to 5 (fluent), got {level}")
-        return value
+        return check_comfort(value)
 
     @field_validator("do_not_pair")
     @classmethod
