@@ -28,8 +28,10 @@ YAML_DEPTH = 12
 YAML_NODES = 50_000
 #: Lines in a CSV roster or people file.
 CSV_ROWS = 5_000
-#: An uploaded file of any kind (the server-wide cap).
-UPLOAD_BYTES = 2 * 1024 * 1024
+#: A CSV roster or people file on disk.
+CSV_BYTES = 10 * 1024 * 1024
+#: An uploaded file of any kind (the server-wide cap Gradio enforces).
+UPLOAD_BYTES = 1024 * 1024
 #: How much of an offending value an error message quotes.
 EXCERPT_CHARS = 60
 
@@ -48,3 +50,13 @@ def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
 def table() -> list[tuple[str, int]]:
     """Every limit with its value, for the docs and the closing note."""
     return [(k, v) for k, v in globals().items() if k.isupper() and isinstance(v, int)]
+
+
+def check_csv(text_lines: int, size: int, shown: str) -> None:
+    """Refuse a CSV file with more rows or bytes than the limits; raises InputError naming it."""
+    from coach.errors import InputError
+
+    if size > CSV_BYTES:
+        raise InputError(shown, "", f"a CSV file of at most {CSV_BYTES // (1024 * 1024)} MB (got {size:,} bytes)")
+    if text_lines > CSV_ROWS + 1:
+        raise InputError(shown, "", f"at most {CSV_ROWS:,} rows after the header (got {text_lines - 1:,})")

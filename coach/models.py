@@ -53,36 +53,40 @@ class Strict(BaseModel):
 # --------------------------------------------------------------------------- cards
 
 
+#: One piece of card text (a summary, an objective, a pitfall ...), bounded like every input.
+CardText = Annotated[str, Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)]
+
+
 class KeyConcept(Strict):
     """A term and its meaning in plain words."""
 
-    term: str = Field(min_length=1)
-    meaning: str = Field(min_length=1)
+    term: str = Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)
+    meaning: str = Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)
 
 
 class Activity(Strict):
     """A timed activity a session can run."""
 
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)
     minutes: int = Field(ge=1, le=120)
     format: ActivityFormat
     lead: Lead
-    description: str = Field(min_length=1)
+    description: str = Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)
 
 
 class CardPrompt(Strict):
     """A discussion prompt on a card; `{mentor}`, `{mentee}`, `{mentee_role}`... may be filled in."""
 
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)
     asked_by: Lead
 
 
 class Resource(Strict):
     """A named book, tool or help page; never a URL."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)
     kind: ResourceKind
-    note: str = ""
+    note: str = Field(default="", max_length=limits.CARD_FIELD_CHARS)
 
     @field_validator("name", "note")
     @classmethod
@@ -96,19 +100,19 @@ class Card(Strict):
     """One skill-topic card of the knowledge base."""
 
     id: str
-    title: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)
     domain: Domain
     level: Level
-    summary: str = Field(min_length=1)
-    objectives: list[str] = Field(min_length=1)
-    key_concepts: list[KeyConcept] = Field(min_length=1)
-    activities: list[Activity] = Field(min_length=1)
-    discussion_prompts: list[CardPrompt] = Field(min_length=1)
-    pitfalls: list[str] = Field(default_factory=list)
-    pre_work: list[str] = Field(default_factory=list)
-    resources: list[Resource] = Field(default_factory=list)
-    prerequisites: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
+    summary: str = Field(min_length=1, max_length=limits.CARD_FIELD_CHARS)
+    objectives: list[CardText] = Field(min_length=1, max_length=limits.CARD_LIST_MAX)
+    key_concepts: list[KeyConcept] = Field(min_length=1, max_length=limits.CARD_LIST_MAX)
+    activities: list[Activity] = Field(min_length=1, max_length=limits.CARD_LIST_MAX)
+    discussion_prompts: list[CardPrompt] = Field(min_length=1, max_length=limits.CARD_LIST_MAX)
+    pitfalls: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
+    pre_work: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
+    resources: list[Resource] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
+    prerequisites: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
+    tags: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
     #: The month the card was last checked, `YYYY-MM` (SPEC.md section 5).
     reviewed: str | None = None
     #: DigComp 2.2 competences the card builds, by number such as "2.4" (SPEC.md section 5; coach/digcomp.py).

@@ -223,7 +223,9 @@ def parse_people_csv(text: str, shown: str) -> PeopleFile:
 
     from pydantic import ValidationError
 
-    reader = csv.reader(text.splitlines(keepends=True))
+    text_lines = text.splitlines(keepends=True)
+    limits.check_csv(len(text_lines), len(text), shown)
+    reader = csv.reader(text_lines)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:

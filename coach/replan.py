@@ -22,8 +22,11 @@ def _blocks_for_card(card: Card, pair: Pair, repeat: bool) -> list[Any]:
     acts = card.activities
     if repeat:
         acts = [a for a in acts if a.format in {"hands-on", "exercise", "role-play"}] or acts
+    from coach.wording import agenda_line
+
+    # One label per agenda line, as the planner writes it: the activity's own title, then what happens.
     return [
-        Block(fill(f"{card.title} - {a.title}: {a.description}", pair), a.lead, a.minutes, j == 0, 1 + j, topic=True)
+        Block(agenda_line(a.title, fill(a.description, pair)), a.lead, a.minutes, j == 0, 1 + j, topic=True)
         for j, a in enumerate(acts)
     ]
 
@@ -101,13 +104,19 @@ def replan(
         senior_topics = [t for t in old.topics if t.domain in SENIOR_DOMAINS]
         senior_cards = [c for t in senior_topics if (c := kb.get(t.id))]
         # The senior-led segment: mentee-led items that are not a practice part of a mentor-taught topic.
-        taught_titles = tuple(f"{c.title} - " for t in old.topics if (c := kb.get(t.id)) and c.domain in MENTOR_DOMAINS)
+        old_mentor_cards = [c for t in old.topics if (c := kb.get(t.id)) and c.domain in MENTOR_DOMAINS]
+        taught_titles = tuple(f"{c.title} - " for c in old_mentor_cards)
+        # A mentor-taught card's activity, in either agenda style ("Card - Activity: ..." or "Activity: ..."),
+        # or its practice block, belongs to that topic: it is rebuilt below, never carried over as well.
+        topic_texts = [normalise(fill(a.description, pair)) for c in old_mentor_cards for a in c.activities]
+        topic_texts += [normalise(k.meaning) for c in old_mentor_cards for k in c.key_concepts]
         senior_items = [
             a
             for a in old.agenda
             if a.lead == "mentee"
             and not a.activity.startswith(taught_titles)
-            and not a.activity.startswith("Quick tour")
+            and not a.activity.startswith(("Quick tour", "Practise "))
+            and not any(t and t in normalise(a.activity) for t in topic_texts)
         ]
         if not senior_items and senior_cards:
             from coach.planner import senior_activity

@@ -127,11 +127,15 @@ def parse_roster(path: str | Path) -> list[tuple[int, Pair]]:
     shown = str(path)
     if not path.is_file():
         raise InputError(shown, "", "a roster CSV file, but it does not exist")
+    from coach.limits import check_csv
+
+    check_csv(0, path.stat().st_size, shown)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(shown, "", "a UTF-8 text CSV file") from None
     lines = text.splitlines(keepends=True)
+    check_csv(len(lines), 0, shown)
     reader = csv.reader(lines)
     try:
         header = [h.strip().lower() for h in next(reader)]

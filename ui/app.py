@@ -14,11 +14,12 @@ from typing import Any
 
 import gradio as gr
 
+from coach import limits
 from ui import access, coach_tab, evals_tab, knowledge_tab, my_pairs_tab, plan_tab, program_tab
 from ui.common import retriever
 
 #: Largest file the server accepts in one upload (a pair file is a few hundred bytes).
-MAX_UPLOAD = "1mb"
+MAX_UPLOAD = f"{limits.UPLOAD_BYTES // 1024}kb"
 #: Every (seconds, seconds): how often Gradio sweeps its cache, and the age at which a file goes.
 UPLOAD_CLEANUP = (900, 3600)
 #: Requests waiting beyond the running ones; more are turned away with "the queue is full".

@@ -229,3 +229,28 @@ def test_uploads_and_downloads_are_swept_from_the_cache() -> None:
     from ui.app import UPLOAD_CLEANUP, demo
 
     assert demo.delete_cache == UPLOAD_CLEANUP and UPLOAD_CLEANUP[1] <= 3600
+
+
+def test_a_card_field_over_its_limit_is_bad_input(tmp_path: Path) -> None:
+    import shutil
+
+    from coach.config import DEFAULT_KB
+    from coach.knowledge import load_card
+
+    card = tmp_path / "big.yaml"
+    shutil.copy(DEFAULT_KB / "generative-ai" / "genai-prompting-basics.yaml", card)
+    card.write_text(card.read_text().replace("summary:", f"summary: {'x' * 5000}\nold_summary:", 1))
+    with pytest.raises(InputError) as info:
+        load_card(card)
+    assert "summary" in str(info.value) and "4000" in str(info.value).replace(",", "")
+    assert len(str(info.value)) < 1_000  # the 5,000 characters are quoted as a short excerpt
+
+
+def test_a_roster_over_the_row_limit_is_refused_before_parsing(tmp_path: Path) -> None:
+    from coach.limits import CSV_ROWS
+    from coach.roster import parse_roster
+
+    roster = tmp_path / "huge.csv"
+    roster.write_text("mentor_name\n" + "x\n" * (CSV_ROWS + 1))
+    with pytest.raises(InputError, match=f"at most {CSV_ROWS:,} rows"):
+        parse_roster(roster)
