@@ -185,6 +185,27 @@ class LoopOutcome:
 Evaluate = Callable[[dict[str, Any]], tuple[Plan | None, list[str]]]
 
 
+def _usage_from_error(exc: BaseException) -> dict[str, Any] | None:
+    """Token counts an OpenAI-style error carries (`completion.usage`), looking through its causes."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return None
+        usage = getattr(getattr(seen, "completion", None), "usage", None)
+        if usage is not None:
+            return {
+                "input_tokens": getattr(usage, "prompt_tokens", 0),
+                "output_tokens": getattr(usage, "completion_tokens", 0),
+            }
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _reached_model(exc: BaseException) -> bool:
+    """Whether the model answered before the call failed (not a refused connection or a timeout)."""
+    return _usage_from_error(exc) is not None
+
+
 def repair_loop(
     provider: Provider,
     system: str,
@@ -219,6 +240,10 @@ def repair_loop(
             err = provider.failure(exc)
             if not isinstance(err, ModelFailure):
                 raise err from exc
+            # A call that reached the model and failed there (e.g. its output hit the length limit) still
+            # happened and still cost tokens: count it, with the usage the error carries when it does.
+            if _reached_model(exc):
+                outcome.usage.add(_usage_from_error(exc))
             outcome.failure = str(err)
             return outcome
         outcome.usage.add(result.usage)

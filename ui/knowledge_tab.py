@@ -40,7 +40,8 @@ def due_ids() -> set[str]:
 
 
 def _label(card: Any, due: set[str]) -> str:
-    return f"{card.title} [{card.id}]" + (" (due for review)" if card.id in due else "")
+    # The title as people read it; the id stays in the row's hidden last cell and the picker's value.
+    return card.title + (" (due for review)" if card.id in due else "")
 
 
 def open_row(evt: gr.SelectData) -> Any:

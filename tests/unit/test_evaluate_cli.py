@@ -119,7 +119,7 @@ def test_a_suite_run_is_stored_and_gated_by_thresholds(env: Path) -> None:
     assert stored is not None and stored["git_commit"] == data["git_commit"]
     rows = store.eval_scores(1)
     assert ("cfo-retail-genai-genz", "structure", 1.0, True) in [r[:4] for r in rows]
-    assert len(rows) == 9 + 2  # nine plan evaluators, two chat evaluators
+    assert len(rows) == 11 + 2  # eleven plan evaluators (wording and honesty joined in issue 12), two chat evaluators
     listed = run("--list-runs", "--format", "json")
     assert [r["id"] for r in json.loads(listed.stdout)] == [1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,8 +77,9 @@ def _run_cli(args: list[str], home: Path) -> tuple[int, str, int]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"COACH_HOME": str(home), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "COACH_HOME": str(home)},
     )
+    assert "PEAK_KB=" in proc.stderr, proc.stderr[-2000:]
     peak_kb = int(proc.stderr.rsplit("PEAK_KB=", 1)[1].split()[0])
     return proc.returncode, proc.stderr, peak_kb // 1024
 
