@@ -6,41 +6,14 @@ A screenshot is saved to test-artifacts/plan-page-1280.png for a person to look 
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-from uiapp import ARTIFACTS, require
+from test_app_browser import browser, page  # noqa: F401  (the app browser test's Chromium and 1280x800 page)
+from uiapp import ARTIFACTS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-TIMEOUT_MS = 120_000
 #: Before issue 12 the plan page was about 9,500 px tall with every session spelled out.
 MAX_PAGE_HEIGHT = 6_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require("Chromium at /usr/bin/chromium", Path(CHROMIUM).exists() or shutil.which("chromium") is not None)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    yield pg
-    context.close()
 
 
 #: For every agenda table's first cell (the time) in the open sessions: how many line boxes its text takes.
@@ -54,13 +27,13 @@ _TIME_CELL_LINES = """
 """
 
 
-def box(page, selector: str) -> dict[str, float]:
+def box(page, selector: str) -> dict[str, float]:  # noqa: F811
     found = page.locator(selector).first.bounding_box()
     assert found is not None, f"{selector} is not on the page"
     return found
 
 
-def test_plan_page_at_1280_has_the_revise_box_beside_the_plan(open_app, page) -> None:
+def test_plan_page_at_1280_has_the_revise_box_beside_the_plan(open_app, page) -> None:  # noqa: F811
     page.goto(open_app.url)
     page.get_by_role("tab", name="Plan").click()
     page.locator("#fill-example").click()
