@@ -26,8 +26,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "unit")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 PEAK = (
-    "import atexit, resource, sys\n"
-    "atexit.register(lambda: sys.stderr.write('PEAK_KB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    "import atexit, sys\n"
+    "def _hwm():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('PEAK_KB=%d\\n' % int(line.split()[1]))\n"
+    "atexit.register(_hwm)\n"
     "sys.argv = ['coach', *sys.argv[1:]]\n"
     "from coach.cli import cli\n"
     "cli()\n"

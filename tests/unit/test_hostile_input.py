@@ -61,9 +61,15 @@ def test_excerpt_is_short_and_printable() -> None:
     assert len(out) < 70 and "\x1b" not in out
 
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child of a large pytest
+# process would report the parent's peak; VmHWM belongs to the child's own address space.
 _PEAK = (
-    "import atexit, resource, sys\n"
-    "atexit.register(lambda: sys.stderr.write('PEAK_KB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    "import atexit, sys\n"
+    "def _hwm():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('PEAK_KB=%d\\n' % int(line.split()[1]))\n"
+    "atexit.register(_hwm)\n"
     "sys.argv = ['coach', *sys.argv[1:]]\n"
     "from coach.cli import cli\n"
     "cli()\n"
