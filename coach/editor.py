@@ -101,7 +101,18 @@ class Editor:
     def session(self, number: int | None, what: str) -> Session:
         n = len(self.plan.sessions)
         if number is None:
-            raise InputError("INSTRUCTION", "instruction", f"which session to {what} (e.g. 'session 2'), none named")
+            example = {
+                "change": "make session 2 about Teams",
+                "move": "move session 3 to 14 Feb",
+                "swap": "swap sessions 2 and 3",
+                "drop": "drop session 4",
+                "cancel": "session 3 was cancelled",
+            }.get(what, "make session 2 about Teams")
+            raise InputError(
+                "INSTRUCTION",
+                "instruction",
+                f"the number of the session to {what}, for example '{example}' (no session was named)",
+            )
         if not 1 <= number <= n:
             raise InputError("INSTRUCTION", "instruction", f"a session between 1 and {n}, got session {number}")
         return self.plan.sessions[number - 1]

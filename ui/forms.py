@@ -24,6 +24,10 @@ SLOTS: tuple[str, ...] = (
     "minutes",
     "cadence",
     "start",
+    "time",
+    "timezone",
+    "mentor_email",
+    "mentee_email",
 )
 
 #: What each slot expects, in words a non-developer understands.
@@ -42,6 +46,10 @@ HINTS: dict[str, str] = {
     "minutes": "A session lasts between 15 and 180 minutes.",
     "cadence": "Choose how often you meet: weekly, every two weeks or monthly.",
     "start": "Enter the date of the first session as year-month-day, for example 2026-01-12.",
+    "time": "Enter the start time as HH:MM on a 24-hour clock, for example 09:30, or leave it empty.",
+    "timezone": "Enter a time zone such as Europe/London (needed when a start time is given).",
+    "mentor_email": "Enter an email address such as priya.shah@example.com, or leave it empty.",
+    "mentee_email": "Enter an email address such as robert.klein@example.com, or leave it empty.",
 }
 
 CADENCES: list[tuple[str, str]] = [("Weekly", "weekly"), ("Every two weeks", "biweekly"), ("Monthly", "monthly")]
@@ -62,6 +70,10 @@ def slot_for(path: str) -> str | None:
         "program.minutes": "minutes",
         "program.cadence": "cadence",
         "program.start": "start",
+        "program.time": "time",
+        "program.timezone": "timezone",
+        "mentor.email": "mentor_email",
+        "mentee.email": "mentee_email",
     }
     if head in table:
         return table[head]
@@ -97,8 +109,15 @@ def form_data(
     minutes: float | int | None,
     cadence: str | None,
     start: str | None,
+    time: str | None = "",
+    timezone: str | None = "",
+    mentor_email: str | None = "",
+    mentee_email: str | None = "",
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Pair data from the form values, plus the problems found before validation (date, numbers)."""
+    """Pair data from the form values, plus the problems found before validation (date, numbers).
+
+    The calendar details (time, time zone, emails) are optional: empty ones are left out of the pair.
+    """
     errors: dict[str, str] = {}
     start_value: Any = (start or "").strip()
     try:
@@ -116,7 +135,7 @@ def form_data(
             return value
         return int(value)
 
-    data = {
+    data: dict[str, Any] = {
         "mentor": {"name": mentor_name or "", "role": mentor_role or "", "strengths": lines(strengths)},
         "mentee": {"name": mentee_name or "", "role": mentee_role or "", "goals": lines(goals), "comfort": rated},
         "program": {
@@ -126,6 +145,15 @@ def form_data(
             "start": start_value,
         },
     }
+    optional = [
+        ("program", "time", time),
+        ("program", "timezone", timezone),
+        ("mentor", "email", mentor_email),
+        ("mentee", "email", mentee_email),
+    ]
+    for section, key, value in optional:
+        if (value or "").strip():
+            data[section][key] = (value or "").strip()
     return data, errors
 
 
@@ -151,6 +179,9 @@ def validate(data: dict[str, Any], early: dict[str, str] | None = None, shown: s
 
 def _place(e: InputError, errors: dict[str, str], other: list[str]) -> None:
     slot = slot_for(e.field)
+    if slot is None and e.field and ":" in e.expected:
+        # A check across fields names the section and starts its message with the field ("timezone: ...").
+        slot = slot_for(f"{e.field}.{e.expected.split(':', 1)[0].strip()}")
     if slot is not None:
         errors.setdefault(slot, HINTS[slot])
     elif e.field:
@@ -191,7 +222,24 @@ def pair_to_form(data: dict[str, Any]) -> dict[str, Any]:
         "minutes": get("program", "minutes") if isinstance(get("program", "minutes"), int) else 45,
         "cadence": cadence if cadence in {"weekly", "biweekly", "monthly"} else "biweekly",
         "start": start.isoformat() if isinstance(start, dt.date) else str(start or ""),
+        "time": _clock(get("program", "time")),
+        "timezone": str(get("program", "timezone") or ""),
+        "mentor_email": str(get("mentor", "email") or ""),
+        "mentee_email": str(get("mentee", "email") or ""),
     }
+
+
+def _clock(value: Any) -> str:
+    """A pair file's start time as HH:MM (YAML reads 09:30 unquoted as minutes after midnight)."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int):
+        return f"{value // 60:02d}:{value % 60:02d}"
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M")
+    text = str(value).strip()
+    # A stored pair's JSON writes 09:30:00; the form asks for HH:MM.
+    return text[:5] if len(text) == 8 and text[2] == ":" and text[5] == ":" else text
 
 
 def next_monday(today: dt.date | None = None) -> dt.date:

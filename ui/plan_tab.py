@@ -109,6 +109,10 @@ def generate(
     minutes: float,
     cadence: str,
     start: str,
+    time: str = "",
+    timezone: str = "",
+    mentor_email: str = "",
+    mentee_email: str = "",
     variant: int = 0,
 ) -> tuple[Any, ...]:
     """Validate the form and build the plan; field problems go next to their fields.
@@ -126,7 +130,21 @@ def generate(
         comfort_cybersecurity_privacy,
     ]
     data, early = form_data(
-        mentor_name, mentor_role, strengths, mentee_name, mentee_role, goals, comfort, sessions, minutes, cadence, start
+        mentor_name,
+        mentor_role,
+        strengths,
+        mentee_name,
+        mentee_role,
+        goals,
+        comfort,
+        sessions,
+        minutes,
+        cadence,
+        start,
+        time,
+        timezone,
+        mentor_email,
+        mentee_email,
     )
     result: FormResult = validate(data, early)
     if not result.ok or result.pair is None:
@@ -168,7 +186,7 @@ def load_upload(path: str | None) -> tuple[Any, ...]:
     from coach.errors import InputError
     from coach.safe_yaml import load_file
 
-    keep = [gr.update() for _ in range(11 + len(MENTOR_DOMAINS))]
+    keep = [gr.update() for _ in range(15 + len(MENTOR_DOMAINS))]
     if not path:
         return ("", *keep)
     p = Path(path)
@@ -207,15 +225,25 @@ def load_upload(path: str | None) -> tuple[Any, ...]:
         values["minutes"],
         values["cadence"],
         values["start"],
+        values["time"],
+        values["timezone"],
+        values["mentor_email"],
+        values["mentee_email"],
     )
 
 
 def compose_instruction(which: str | None, change: str) -> str:
     """The revision instruction: the change, tied to the chosen session unless it names one itself."""
     change = " ".join(change.split())
-    if not which or not which.startswith("Session ") or re.search(r"\bsession\s*\d", change, re.IGNORECASE):
+    if not which or not which.startswith("Session "):
         return change
     number = which.split()[1]
+    # "make it about Teams" with session 2 chosen: "it" / "this" / "this session" is the chosen session.
+    pronoun = re.match(r"(\w+)\s+(?:it|this|that)(?:\s+session)?\b\s*", change, re.IGNORECASE)
+    if pronoun:
+        change = f"{pronoun.group(1)} session {number} {change[pronoun.end() :]}".strip()
+    if re.search(r"\bsession\s*\d", change, re.IGNORECASE):
+        return change
     first, _, rest = change.partition(" ")
     if first.lower() in {"make", "move", "drop", "change", "shorten", "lengthen", "extend", "reschedule"}:
         return f"{first} session {number} {rest}".strip()
@@ -249,6 +277,13 @@ def revise_plan(
     except RevisionRefused as exc:
         return ("That change was refused, the plan is unchanged: " + escape("; ".join(exc.problems)), *same)
     except InputError as exc:
+        if exc.expected.startswith("the number of the session"):
+            example = exc.expected.split("'")[1] if exc.expected.count("'") >= 2 else "make session 2 about Teams"
+            return (
+                "Which session should change? Choose it under **What to change**, or name it in the change, "
+                f"for example *{escape(example)}*.",
+                *same,
+            )
         return ("I could not read that as a change. " + REVISE_HELP + f"\n\n({escape(exc.expected)})", *same)
     new = result.plan
     msg = "Done: " + escape("; ".join(result.changes))
@@ -341,6 +376,29 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
                 elem_id="start",
             )
             err("start")
+    # Optional: with them the calendar file has timed events with both people invited (SPEC 2).
+    with gr.Accordion("Calendar details (optional): start time, time zone and emails", open=False):
+        gr.Markdown(
+            "With a start time and time zone, the calendar download puts each session at that time; "
+            "with emails, both people are invited. Without them, sessions are all-day events."
+        )
+        with gr.Row():
+            with gr.Column(min_width=160):
+                time_box = gr.Textbox(label="Start time (HH:MM, 24 h)", placeholder="09:30", elem_id="time")
+                err("time")
+            with gr.Column(min_width=200):
+                zone_box = gr.Textbox(label="Time zone", placeholder="Europe/London", elem_id="timezone")
+                err("timezone")
+            with gr.Column(min_width=220):
+                mentor_email = gr.Textbox(
+                    label="Junior mentor's email", placeholder="priya.shah@example.com", elem_id="mentor-email"
+                )
+                err("mentor_email")
+            with gr.Column(min_width=220):
+                mentee_email = gr.Textbox(
+                    label="Senior leader's email", placeholder="robert.klein@example.com", elem_id="mentee-email"
+                )
+                err("mentee_email")
     with gr.Row():
         upload = gr.File(
             label="Or upload a pair file (.yaml) to fill the form",
@@ -389,6 +447,10 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         minutes,
         cadence,
         start,
+        time_box,
+        zone_box,
+        mentor_email,
+        mentee_email,
     ]
     downloads = [dl_md, dl_json, dl_ics, dl_docx]
     outputs = [

@@ -60,6 +60,60 @@ def test_valid_form_gives_a_pair() -> None:
 
 
 @pytest.mark.parametrize(
+    ("over", "slots"),
+    [
+        ({"time": "25:00", "timezone": "Europe/London"}, {"time"}),
+        ({"time": "09:30", "timezone": ""}, {"timezone"}),
+        ({"time": "09:30", "timezone": "Mars/Olympus"}, {"timezone"}),
+        ({"mentor_email": "priya at example"}, {"mentor_email"}),
+        ({"mentee_email": "rob@"}, {"mentee_email"}),
+    ],
+)
+def test_bad_calendar_details_are_reported_at_their_slot(over: dict, slots: set[str]) -> None:
+    data, early = _form(**over)
+    result = validate(data, early)
+    assert not result.ok and not result.other
+    assert set(result.errors) == slots
+
+
+def test_calendar_details_reach_the_pair_and_back_into_the_form() -> None:
+    data, early = _form(time="9:05", timezone="America/New_York", mentor_email="p@example.com", mentee_email="")
+    result = validate(data, early)
+    assert result.ok and result.pair is not None
+    assert result.pair.program.time is not None and result.pair.program.time.strftime("%H:%M") == "09:05"
+    assert result.pair.mentor.email == "p@example.com" and result.pair.mentee.email is None
+    values = pair_to_form(result.pair.model_dump(mode="json"))
+    assert (values["time"], values["timezone"], values["mentor_email"]) == (
+        "09:05",
+        "America/New_York",
+        "p@example.com",
+    )
+    # YAML 1.1 reads an unquoted 09:30 as 570 minutes; the form shows it as a clock time again.
+    assert pair_to_form({"program": {"time": 570}})["time"] == "09:30"
+
+
+def test_generate_with_time_and_zone_offers_a_timed_calendar_with_both_invited(tmp_path: Path) -> None:
+    import icalendar
+
+    from ui.plan_tab import generate
+
+    form = [
+        *["Priya", "Analyst", "prompting", "Rob", "CFO", "use AI safely"],
+        *[3] * 7,
+        *[2, 45, "weekly", "2027-01-11", "14:00", "Europe/Berlin", "priya@example.com", "rob@example.com"],
+    ]
+    out = generate(*form)
+    ics_update = out[-2]  # downloads are Markdown, JSON, calendar, Word
+    cal = icalendar.Calendar.from_ical(Path(ics_update["value"]).read_bytes())
+    events = [c for c in cal.walk() if c.name == "VEVENT"]
+    assert len(events) == 2
+    start = events[0].decoded("DTSTART")
+    assert str(start.tzinfo) == "Europe/Berlin" and (start.hour, start.minute) == (14, 0)
+    attendees = {str(a).lower() for a in events[0].get("ATTENDEE")}
+    assert attendees == {"mailto:priya@example.com", "mailto:rob@example.com"}
+
+
+@pytest.mark.parametrize(
     ("over", "slot"),
     [
         ({"mentor_name": ""}, "mentor_name"),
@@ -91,14 +145,33 @@ def test_uploaded_data_fills_the_form_even_when_invalid() -> None:
     [
         ("Session 3", "about Teams", "make session 3 about Teams"),
         ("Session 3", "30 minutes shorter", "make session 3 30 minutes shorter"),
-        ("Session 2", "move it to 2026-02-03", "move session 2 it to 2026-02-03"),
-        ("Session 4", "drop it", "drop session 4 it"),
+        ("Session 2", "move it to 2026-02-03", "move session 2 to 2026-02-03"),
+        ("Session 4", "drop it", "drop session 4"),
+        ("Session 2", "make it about Teams", "make session 2 about Teams"),
+        ("Session 2", "make this session 30 minutes", "make session 2 30 minutes"),
+        ("Session 3", "change this to TikTok", "change session 3 to TikTok"),
+        ("The whole plan", "make it about Teams", "make it about Teams"),
         ("The whole plan", "add a session on dashboards", "add a session on dashboards"),
         ("Session 1", "session 3 was cancelled, compress the rest", "session 3 was cancelled, compress the rest"),
     ],
 )
 def test_revision_instruction_names_the_chosen_session(which: str, change: str, expected: str) -> None:
     assert compose_instruction(which, change) == expected
+
+
+def test_the_revise_box_example_works_on_a_chosen_session_and_asks_which_on_the_whole_plan() -> None:
+    from coach.models import Pair
+    from coach.pairs import load_pair
+    from ui.plan_tab import make_plan, revise_plan
+
+    pair: Pair = load_pair(Path(__file__).resolve().parents[2] / "examples" / "pair.yaml")
+    plan = make_plan(pair).to_json_dict()
+    pair_json = pair.model_dump(mode="json")
+    asked = revise_plan(plan, pair_json, "The whole plan", "make it about Teams")[0]
+    assert asked.startswith("Which session should change?") and "What to change" in asked
+    assert "could not read" not in asked and "COACH_" not in asked
+    done = revise_plan(plan, pair_json, "Session 2 · anything", "make it about Teams")[0]
+    assert done.startswith("Done: session 2 is now about Microsoft Teams"), done
 
 
 def test_card_form_round_trips_and_rejects_bad_lines() -> None:
@@ -177,7 +250,8 @@ def test_example_pair_fills_every_form_field() -> None:
     assert "Form filled" in msg and "need fixing" not in msg
     assert values[:2] == ["Priya Shah", "Data Analyst"]
     assert values[5].splitlines()[0] == "use generative AI to draft board reports safely"
-    assert values[-1] == "2026-01-12"
+    # ... start, then the optional calendar details (time, time zone, both emails), empty in the example.
+    assert values[-5:] == ["2026-01-12", "", "", "", ""]
 
 
 def test_stored_pairs_are_offered_and_used_only_after_an_admin_login(
