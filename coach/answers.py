@@ -52,6 +52,8 @@ class Answer:
     engine: str = "offline"
     note: str | None = None
     plan: Plan | None = None
+    #: Organisation document passages the answer quotes and cites as [doc:DOC_ID]: doc_id, title, locator.
+    documents: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form printed by `coach ask --format json`."""
@@ -62,6 +64,7 @@ class Answer:
             "covered": self.covered,
             "engine": self.engine,
             "note": self.note,
+            "documents": self.documents,
         }
 
 
@@ -106,7 +109,7 @@ class _Filler:
 
 
 def compose(question: str, ctx: ChatContext, intent: Intent | None = None) -> Answer:
-    """The offline answer: composed from the plan and the cards, cited."""
+    """The offline answer: composed from the plan and the cards, cited; organisation documents quoted as [doc:ID]."""
     intent = intent or classify(question, ctx.plan is not None)
     handler = {
         "instructions": _instructions,
@@ -119,7 +122,10 @@ def compose(question: str, ctx: ChatContext, intent: Intent | None = None) -> An
     }[intent.kind]
     answer = handler(question, ctx, intent)
     answer.text = humanise(answer.text, ctx.retriever.kb)
-    return answer
+    # The organisation's own documents, quoted as written (after humanise, which is for card text).
+    from coach.doc_answers import with_documents
+
+    return with_documents(question, ctx.retriever, answer)
 
 
 _BARE_ID = re.compile(r"(?<![\[\w/.-])([a-z0-9]+(?:-[a-z0-9]+)+)(?![\w\]/.-])")

@@ -89,13 +89,20 @@ def chat_prompt(
         part.pop("success_measures", None)
         plan_part = part
     card_data = [{"id": c.id, "title": c.title} for c in cards] if compact else [_card_for_model(c) for c in cards]
+    cards_part = fence_json("cards", card_data)
+    if draft.documents:  # the organisation's passages the draft quotes, cited as [doc:ID]
+        from coach.doc_answers import for_model
+
+        cards_part += "\n\nOrganisation documents (cite as [doc:ID]):\n" + fence_json(
+            "documents", for_model(draft.documents, ctx.retriever)
+        )
     system = render("chat_system")
     user = render(
         "chat_user",
         role=ROLE_TEXT.get(ctx.role, ROLE_TEXT["mentee"]),
         pair=fence_json("pair", pair_for_model(ctx.pair)) if ctx.pair is not None else "(not given)",
         plan=fence_json("plan", plan_part),
-        cards=fence_json("cards", card_data),
+        cards=cards_part,
         draft=fence("draft_answer", draft.text),
         question=(fence("earlier_turns", history) + "\n" if history else "") + fence("question", question),
     )
@@ -167,13 +174,17 @@ class ChatTurn:
         guard = LeakGuard([system])
         kb = self.ctx.retriever.kb
         allowed = set(draft.cards)
+        docs_allowed = {d["doc_id"] for d in draft.documents}
         shown: list[str] = []
         pending = ""
         note: str | None = None
         started = time.perf_counter()
 
         def clean(line: str) -> str:
-            # A citation must name a card the answer was grounded in; others are dropped.
+            # A citation must name a card (or document) the answer was grounded in; others are dropped.
+            line = re.sub(
+                r"\s?\[doc:([^\]\s]{1,80})\]", lambda m: m.group(0) if m.group(1) in docs_allowed else "", line
+            )
             return re.sub(
                 r"\s?\[([a-z0-9]+(?:-[a-z0-9]+)+)\]",
                 lambda m: m.group(0) if m.group(1) in allowed and kb.get(m.group(1)) else "",
@@ -206,11 +217,23 @@ class ChatTurn:
             tail = f"\n[{note}; here is the answer from the cards]\n\n{draft.text}\n"
             yield tail
             text = (text + "\n" + tail).strip() if text else tail.strip()
-            self.answer = Answer(intent.kind, text, draft.cards, True, provider.engine, note)
+            self.answer = Answer(intent.kind, text, draft.cards, True, provider.engine, note, documents=draft.documents)
             return
         extra = ""
-        if not [i for i in cited_ids(text) if i in allowed]:
-            extra += "\nSources: " + " ".join(f"[{i}]" for i in draft.cards) + "\n"
+        cited_docs = {d for d in docs_allowed if f"[doc:{d}]" in text}
+        if not [i for i in cited_ids(text) if i in allowed] and not cited_docs:
+            sources = [f"[{i}]" for i in draft.cards] + [f"[doc:{d}]" for d in sorted(docs_allowed)]
+            extra += "\nSources: " + " ".join(sources) + "\n"
+        elif docs_allowed - cited_docs:  # the organisation's own passages are always credited
+            extra += (
+                "\nFrom your organisation's documents: "
+                + "; ".join(
+                    f"[doc:{d['doc_id']}] {d['title']}, {d['locator']}"
+                    for d in draft.documents
+                    if d["doc_id"] not in cited_docs
+                )
+                + "\n"
+            )
         if intent.kind == "lesson" and intent.minutes:
             total = lesson_minutes(text)
             if total != intent.minutes:
@@ -221,7 +244,7 @@ class ChatTurn:
         if extra:
             yield extra
             text = (text + "\n" + extra).strip()
-        self.answer = Answer(intent.kind, text, draft.cards, True, provider.engine, None)
+        self.answer = Answer(intent.kind, text, draft.cards, True, provider.engine, None, documents=draft.documents)
 
 
 class _Leak(Exception):

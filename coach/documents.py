@@ -251,13 +251,17 @@ def _save(settings: Settings, docs: list[Document]) -> None:
     _write_json(docs_dir(settings) / CATALOGUE, {"documents": rows})
 
 
-def add_document(settings: Settings, path: Path, title: str | None = None) -> tuple[Document, bool]:
+def add_document(
+    settings: Settings, path: Path, title: str | None = None, name: str | None = None
+) -> tuple[Document, bool]:
     """Read, split and store a document; the same file added again replaces its passages.
 
     Args:
         settings: Where `$COACH_HOME` is.
         path: The document file.
         title: Its title (default: the file name without its extension).
+        name: The file's own name when `path` is a temporary copy (an upload in the app): the document
+            is then known by that name, so uploading it again updates it.
 
     Returns:
         The stored document and whether it replaced an earlier version.
@@ -265,17 +269,20 @@ def add_document(settings: Settings, path: Path, title: str | None = None) -> tu
     Raises:
         InputError: The file cannot be added (nothing is written then).
     """
-    shown = str(path)
+    shown = name or str(path)
     if title is not None and not title.strip():
         raise InputError(shown, "--title", "a non-empty title")
+    own = Path(Path(name).name) if name else path
+    if name and own.suffix.lower() != path.suffix.lower():
+        raise InputError(shown, "", f"a file whose name ends in {path.suffix or 'a known extension'}")
     sections = read_sections(path, shown)
-    source = str(path.resolve())
+    source = f"upload:{own.name}" if name else str(path.resolve())
     docs = load_documents(settings)
     previous = next((d for d in docs if d.source == source), None)
     if previous is not None:
         doc_id = previous.doc_id
     else:
-        base = slug(path.stem)
+        base = slug(own.stem)
         taken = {d.doc_id for d in docs}
         doc_id = base
         n = 2
@@ -285,8 +292,8 @@ def add_document(settings: Settings, path: Path, title: str | None = None) -> tu
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     doc = Document(
         doc_id,
-        " ".join((title or (previous.title if previous and title is None else path.stem)).split())[:200],
-        path.name,
+        " ".join((title or (previous.title if previous and title is None else own.stem)).split())[:200],
+        own.name,
         source,
         digest,
         split_passages(doc_id, sections),

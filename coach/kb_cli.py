@@ -99,7 +99,8 @@ def add_doc(file: Path, title: str | None) -> None:
     from coach.documents import add_document
 
     doc, replaced = add_document(load_settings(), file, title)
-    click.echo(f"{'updated' if replaced else 'added'} {doc.doc_id}: {doc.title!r}, {len(doc.passages)} passages")
+    n = len(doc.passages)
+    click.echo(f"{'updated' if replaced else 'added'} {doc.doc_id}: {doc.title!r}, {n} passage{'s' if n != 1 else ''}")
     click.echo(_reindex(), err=True)
 
 

@@ -67,6 +67,13 @@ class DocHit:
     text: str
     score: float
     similarity: float | None = None
+    #: The passage's number in its document (its index unit id is `doc:DOC_ID:N`).
+    number: int = 0
+
+    @property
+    def unit_id(self) -> str:
+        """The passage's id in the index, `doc:DOC_ID:N`."""
+        return f"{UNIT_PREFIX}{self.doc_id}:{self.number}"
 
     @property
     def kind(self) -> str:
@@ -233,7 +240,9 @@ class Retriever:
                 hits.append(Hit(card, round(score, 6), sim))
             elif cid in self.docs:
                 doc, passage = self.docs[cid]
-                hits.append(DocHit(doc.doc_id, doc.title, passage.locator, passage.text, round(score, 6), sim))
+                hits.append(
+                    DocHit(doc.doc_id, doc.title, passage.locator, passage.text, round(score, 6), sim, passage.number)
+                )
         return hits
 
 

@@ -77,6 +77,11 @@ class LockedRetriever:
         with self._lock:
             return self._inner.search_many(*args, **kwargs)
 
+    def search_all(self, *args: Any, **kwargs: Any) -> Any:
+        """Same as the inner retriever's `search_all` (cards and documents), serialised."""
+        with self._lock:
+            return self._inner.search_all(*args, **kwargs)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 

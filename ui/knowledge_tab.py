@@ -1,8 +1,9 @@
-"""Knowledge tab: search the cards, browse them by subject, read one, and (admins) add or edit a card."""
+"""Knowledge tab: search the cards and documents, browse, read one, and (admins) edit cards and add documents."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -23,6 +24,10 @@ MODES: list[tuple[str, str]] = [
 ]
 DOMAIN_CHOICES: list[tuple[str, str]] = [(domain_label(d), d) for d in DOMAINS]
 RESULT_HEADERS = ["#", "Card", "Subject", "Evidence", "id"]
+DOC_HEADERS = ["Id", "Title", "File", "Passages"]
+#: What the document upload accepts (coach.documents reads these).
+DOC_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"]
+DOCUMENT = "Organisation document"
 
 
 def competence_choices() -> list[tuple[str, str]]:
@@ -51,15 +56,26 @@ def open_row(evt: gr.SelectData) -> Any:
     return gr.update(value=card_id) if card_id else gr.update()
 
 
+def _hit_label(hit: Any, due: set[str]) -> str:
+    return f"{hit.title}, {hit.locator}" if hit.kind == "doc" else _label(hit.card, due)
+
+
+def _hit_id(hit: Any) -> str:
+    return str(hit.unit_id if hit.kind == "doc" else hit.card.id)
+
+
 def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8) -> tuple[Any, ...]:
-    """Search the cards; returns the results table, the picker of found cards and a status line."""
+    """Search the cards and the organisation's documents; returns the results table, a picker and a status line.
+
+    A subject filter leaves documents out (they have no subject).
+    """
     query = (query or "").strip()
     if not query:
         return [], gr.update(), "Type what you are looking for, for example *phishing* or *board papers with AI*."
     if len(query) > 500:
         return [], gr.update(), "Please keep the search under 500 characters."
     wanted = {d for d in (domains or []) if d in DOMAINS} or None
-    hits = retriever().search(
+    hits = retriever().search_all(
         query,
         k=max(1, min(int(k or 8), 30)),
         mode=mode if mode in {"hybrid", "bm25", "dense"} else "hybrid",
@@ -70,17 +86,24 @@ def search(query: str, mode: str, domains: list[str] | None, k: float | int = 8)
     covered = query_covered(query, retriever()) if hits else False
     due = due_ids()
     rows = [
-        [i, _label(h.card, due), domain_label(h.card.domain), strength(h.similarity, covered), h.card.id]
+        [
+            i,
+            _hit_label(h, due),
+            DOCUMENT if h.kind == "doc" else domain_label(h.card.domain),
+            # The coverage decision is calibrated on cards; a document passage reads by its similarity alone.
+            strength(h.similarity, covered or h.kind == "doc"),
+            _hit_id(h),
+        ]
         for i, h in enumerate(hits, 1)
     ]
     picker = gr.update(
-        choices=[(_label(h.card, due), h.card.id) for h in hits], value=hits[0].card.id if hits else None
+        choices=[(_hit_label(h, due), _hit_id(h)) for h in hits], value=_hit_id(hits[0]) if hits else None
     )
-    status = (
-        f"{len(hits)} card{'s' if len(hits) != 1 else ''} found. Click a row to read the card."
-        if hits
-        else "No card matches that search."
-    )
+    n_docs = sum(1 for h in hits if h.kind == "doc")
+    found = f"{len(hits) - n_docs} card{'s' if len(hits) - n_docs != 1 else ''}"
+    if n_docs:
+        found += f" and {n_docs} document passage{'s' if n_docs != 1 else ''}"
+    status = f"{found} found. Click a row to read it." if hits else "Nothing matches that search."
     return rows, picker, status
 
 
@@ -99,10 +122,26 @@ def known(card_id: str) -> bool:
     return retriever().kb.get(card_id) is not None
 
 
+def view_passage(unit_id: str) -> str:
+    """One organisation-document passage: the document's title, file and locator, and the passage's text."""
+    found = retriever().docs.get(unit_id)
+    if found is None:
+        return "That document passage is no longer in the knowledge base."
+    doc, passage = found
+    return (
+        f"### {escape(doc.title)}\n\n*{DOCUMENT}* `{escape(doc.file)}`, {escape(passage.locator)} "
+        f"(cited in answers as [doc:{escape(doc.doc_id)}])\n\n> {escape(passage.text)}"
+    )
+
+
 def view(card_id: str | None) -> str:
-    """One card in full."""
+    """One card in full, or one organisation-document passage (ids `doc:DOC_ID:N`)."""
     if not card_id:
         return "*Pick a card to read it here.*"
+    from coach.documents import UNIT_PREFIX
+
+    if card_id.startswith(UNIT_PREFIX):
+        return view_passage(card_id)
     card = retriever().kb.get(card_id)
     if card is None:
         return "That card is not in the knowledge base."
@@ -198,6 +237,91 @@ def save(
     )
 
 
+# --------------------------------------------------------------------------- organisation documents (admins)
+
+
+def document_table() -> tuple[list[list[Any]], Any, str]:
+    """The stored documents as table rows, the remove picker's choices, and a one-line summary."""
+    from coach.documents import load_documents
+
+    docs = load_documents(settings())
+    rows = [[d.doc_id, d.title, d.file, len(d.passages)] for d in docs]
+    picker = gr.update(choices=[(f"{d.title} ({d.doc_id})", d.doc_id) for d in docs], value=None)
+    total = sum(len(d.passages) for d in docs)
+    summary = (
+        f"{len(docs)} document{'s' if len(docs) != 1 else ''}, {total} passage{'s' if total != 1 else ''} in search."
+        if docs
+        else "No organisation documents yet. Add your AI policy, handbook or guidelines so answers can quote them."
+    )
+    return rows, picker, summary
+
+
+def list_documents(session: access.Session) -> tuple[Any, ...]:
+    """The documents table (admins only when a password is set)."""
+    access.require_admin(session, "organisation documents")
+    return document_table()
+
+
+def _reindex(progress: Any) -> str:
+    """Bring the index up to date with the documents; returns what to add to the status when it could not."""
+    from coach.index import IndexBusy, build_index
+
+    progress(0, desc="Indexing the document")
+    try:
+        build_index(settings(), progress=lambda done, total: progress((done, total), desc="Indexing the document"))
+    except IndexBusy:
+        return " The index is being rebuilt by another process; the change is searchable when it finishes."
+    finally:
+        reset_retriever()
+    return ""
+
+
+def add_doc(
+    session: access.Session, upload: Any, title: str | None, progress: gr.Progress = gr.Progress()
+) -> tuple[Any, ...]:
+    """Add (or update) an uploaded document, then re-index; a bad file changes nothing and says why."""
+    access.require_admin(session, "adding documents")
+    from coach.documents import add_document
+    from coach.errors import InputError
+
+    if not upload:
+        return ("Choose a file first: Markdown, text, HTML, PDF or Word (.docx).", *document_table())
+    path = Path(upload if isinstance(upload, str) else getattr(upload, "name", str(upload)))
+    name = path.name  # the upload keeps its own name in Gradio's temporary folder
+    try:
+        doc, replaced = add_document(settings(), path, (title or "").strip() or None, name=name)
+    except InputError as exc:
+        return (f"**Not added:** `{escape(name)}` needs to be {escape(exc.expected)}. Nothing was changed.",
+                *document_table())  # fmt: skip
+    except OSError as exc:
+        log.warning("document upload %s failed: %s", name, exc)
+        return (f"**Not added:** `{escape(name)}` could not be read. Please upload it again.", *document_table())
+    note = _reindex(progress)
+    verb = "Updated" if replaced else "Added"
+    msg = (
+        f"{verb} **{escape(doc.title)}** (`{escape(doc.doc_id)}`): {len(doc.passages)} "
+        f"passage{'s' if len(doc.passages) != 1 else ''}, searchable now and quoted in answers as "
+        f"[doc:{escape(doc.doc_id)}].{note}"
+    )
+    return (msg, *document_table())
+
+
+def remove_doc(session: access.Session, doc_id: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+    """Remove a document and its passages from search."""
+    access.require_admin(session, "removing documents")
+    from coach.documents import remove_document
+    from coach.errors import InputError
+
+    if not doc_id:
+        return ("Pick a document to remove.", *document_table())
+    try:
+        doc = remove_document(settings(), doc_id)
+    except InputError:
+        return ("That document is no longer in the knowledge base.", *document_table())
+    note = _reindex(progress)
+    return (f"Removed **{escape(doc.title)}** and its passages from search.{note}", *document_table())
+
+
 def build(session: gr.State) -> dict[str, Any]:
     """Lay out the Knowledge tab inside the current gr.Tab."""
     gr.Markdown(
@@ -283,7 +407,39 @@ def build(session: gr.State) -> dict[str, Any]:
             check_btn = gr.Button("Check", variant="secondary")
             save_btn = gr.Button("Save and re-index", variant="primary")
         edit_msg = gr.Markdown("")
+    with gr.Accordion("Organisation documents (admins)", open=False, elem_id="kb-docs"):
+        gr.Markdown(
+            "Add your organisation's own documents (AI policy, handbook, guidelines) as Markdown, text, HTML, "
+            "PDF or Word (.docx). They are split into passages, found by search next to the cards, and quoted "
+            "in the coach's answers with their title and page or heading. Uploading a file of the same name "
+            "again updates it."
+        )
+        with gr.Row():
+            doc_file = gr.File(label="Document", file_types=DOC_TYPES, type="filepath", elem_id="kb-doc-upload")
+            with gr.Column():
+                doc_title = gr.Textbox(
+                    label="Title (optional)", placeholder="e.g. Acme AI policy", elem_id="kb-doc-title"
+                )
+                add_doc_btn = gr.Button("Add document", variant="primary", elem_id="kb-doc-add")
+        doc_msg = gr.Markdown("", elem_id="kb-doc-msg")
+        doc_summary = gr.Markdown("")
+        doc_rows = gr.Dataframe(
+            headers=DOC_HEADERS,
+            datatype=["str", "str", "str", "number"],
+            interactive=False,
+            wrap=True,
+            label="Documents",
+            elem_id="kb-doc-list",
+        )
+        with gr.Row():
+            doc_pick = gr.Dropdown([], label="Document to remove", scale=3, elem_id="kb-doc-pick")
+            show_docs_btn = gr.Button("Show documents", size="sm", scale=1)
+            remove_doc_btn = gr.Button("Remove document", variant="stop", size="sm", scale=1, elem_id="kb-doc-remove")
     form = [boxes[f] for f in FIELDS]
+    doc_out = [doc_msg, doc_rows, doc_pick, doc_summary]
+    add_doc_btn.click(add_doc, [session, doc_file, doc_title], doc_out, api_name="add_document")
+    remove_doc_btn.click(remove_doc, [session, doc_pick], doc_out, api_name="remove_document")
+    show_docs_btn.click(list_documents, [session], [doc_rows, doc_pick, doc_summary], api_name="list_documents")
     search_btn.click(search, [query, mode, domains], [results, picker, status], api_name="search")
     query.submit(search, [query, mode, domains], [results, picker, status], api_visibility="private")
     browse.change(cards_in, [browse, competence], picker, api_visibility="private")
