@@ -403,18 +403,37 @@ def _link(space: CardSpace, a: str, b: str) -> Link:
     return Link(dom_scores[d], None, None, DOMAINS[d])
 
 
-def describe(giver_label: str, giver: str, goal: str, how: Link) -> str:
-    """One piece of evidence: the two phrases quoted whole, the card or domain between them, shared words."""
-    via = f'card {how.card} "{how.title}"' if how.card else f"domain {how.domain}"
-    text = f'{giver_label} "{giver}" serves goal "{goal}" through {via}'
+def describe(giver_label: str, giver: str, goal: str, how: Link, plain: bool = False) -> str:
+    """One piece of evidence: the two phrases quoted whole, the card or domain between them, shared words.
+
+    With `plain`, the words a person reads in the app: the card by its title only, the domain in plain words.
+    """
+    if plain:
+        via = f'the card "{how.title}"' if how.card else f"a shared subject, {domain_words(how.domain or '')}"
+        text = f'the {giver_label} "{giver}" serves the goal "{goal}" through {via}'
+    else:
+        via = f'card {how.card} "{how.title}"' if how.card else f"domain {how.domain}"
+        text = f'{giver_label} "{giver}" serves goal "{goal}" through {via}'
     common = shared_words(giver, goal)
     if common:
         text += " (words in common: " + ", ".join(f'"{w}"' for w in common) + ")"
     return text
 
 
+def domain_words(domain: str) -> str:
+    """A domain in plain words for a sentence ("generative AI"), the slug itself when unknown."""
+    from coach.checks import DOMAIN_NAMES
+
+    return DOMAIN_NAMES.get(domain, domain)
+
+
 def explain_match(
-    space: CardSpace, givers: list[tuple[str, str]], goals: list[str], weights: list[float], top: int = 2
+    space: CardSpace,
+    givers: list[tuple[str, str]],
+    goals: list[str],
+    weights: list[float],
+    top: int = 2,
+    plain: bool = False,
 ) -> str:
     """Evidence for a teaches/learns fraction: the goals that contribute most and what serves them.
 
@@ -424,6 +443,7 @@ def explain_match(
         goals: The other side's goals.
         weights: Each goal's weight in the fraction.
         top: How many goals to quote.
+        plain: Words for the app (`describe`).
     """
     found: list[tuple[float, str]] = []
     for goal, w in zip(goals, weights, strict=True):
@@ -433,15 +453,15 @@ def explain_match(
             if how.strength > 0 and (best is None or how.strength > best[0]):
                 best = (how.strength, label, giver, how)
         if best is not None:
-            found.append((w * best[0], describe(best[1], best[2], goal, best[3])))
+            found.append((w * best[0], describe(best[1], best[2], goal, best[3], plain)))
     if not found:
         return "nothing offered relates to the goals (no shared card or domain)"
     found.sort(key=lambda x: -x[0])
     return "; ".join(text for _, text in found[:top])
 
 
-def explain_comfort(space: CardSpace, strengths: list[str], senior: Person) -> str:
-    """Evidence for the comfort fraction: which strength reaches which low-comfort domain."""
+def explain_comfort(space: CardSpace, strengths: list[str], senior: Person, plain: bool = False) -> str:
+    """Evidence for the comfort fraction: which strength reaches which low-comfort domain (`plain`: app words)."""
     parts: list[tuple[float, str]] = []
     rows = phrases(space, strengths)
     for domain, w in needs(senior).items():
@@ -457,29 +477,33 @@ def explain_comfort(space: CardSpace, strengths: list[str], senior: Person) -> s
         rel = space.relevance([phrase])[0]
         cols = [c for c, dom in enumerate(space.domains) if dom == domain]
         card = max(cols, key=lambda c: (float(rel[c]), -c))
-        parts.append(
-            (
-                w * reach,
-                f'strength "{phrase}" reaches {domain} (comfort {comfort_of(senior)[domain]}) '
-                f'through card {space.card_ids[card]} "{space.titles[card]}"',
-            )
-        )
+        level = comfort_of(senior)[domain]
+        if plain:
+            text = f'the strength "{phrase}" reaches {domain_words(domain)} (comfort {level} of 5) '
+            text += f'through the card "{space.titles[card]}"'
+        else:
+            text = f'strength "{phrase}" reaches {domain} (comfort {level}) '
+            text += f'through card {space.card_ids[card]} "{space.titles[card]}"'
+        parts.append((w * reach, text))
     if not parts:
         return "no strength reaches the domains rated 1 or 2"
     parts.sort(key=lambda x: -x[0])
     return "; ".join(text for _, text in parts[:2])
 
 
-def explain(space: CardSpace, junior: Person, senior: Person) -> dict[str, str]:
-    """Evidence per criterion for one pair, quoting whole phrases and the cards between them."""
+def explain(space: CardSpace, junior: Person, senior: Person, plain: bool = False) -> dict[str, str]:
+    """Evidence per criterion for one pair, quoting whole phrases and the cards between them (`plain`: app words)."""
     goal_weights = [goal_weight(comfort_of(senior), phrases(space, [g]).domains[0]) for g in senior.goals]
     return {
-        "teaches": explain_match(space, [("strength", s) for s in junior.strengths], senior.goals, goal_weights),
-        "comfort": explain_comfort(space, junior.strengths, senior),
+        "teaches": explain_match(
+            space, [("strength", s) for s in junior.strengths], senior.goals, goal_weights, plain=plain
+        ),
+        "comfort": explain_comfort(space, junior.strengths, senior, plain),
         "learns": explain_match(
             space,
             [*(("strength", s) for s in senior.strengths), *([("role", senior.role)] if senior.role else [])],
             junior.goals,
             [1.0] * len(junior.goals),
+            plain=plain,
         ),
     }

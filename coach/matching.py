@@ -287,14 +287,14 @@ def match(scored: Scored, locks: list[tuple[str, str]] | None = None) -> Match:
 # --------------------------------------------------------------------------- output
 
 
-def pair_reasons(space: CardSpace, result: Match, j: str, s: str) -> dict[str, Any]:
-    """One pair as SPEC.md section 9 prints it, with its reasons and their evidence."""
+def pair_reasons(space: CardSpace, result: Match, j: str, s: str, plain: bool = False) -> dict[str, Any]:
+    """One pair as SPEC.md section 9 prints it, with its reasons and their evidence (`plain`: the app's words)."""
     from coach.match_score import explain
 
     sc = result.scored
     jk, sk = sc.junior_index[j], sc.senior_index[s]
     junior, senior = sc.juniors[jk], sc.seniors[sk]
-    evidence = explain(space, junior, senior)
+    evidence = explain(space, junior, senior, plain)
     reasons = [
         {
             "criterion": CRITERION_NAMES[c],
@@ -318,8 +318,11 @@ def pair_reasons(space: CardSpace, result: Match, j: str, s: str) -> dict[str, A
     }
 
 
-def to_json_dict(space: CardSpace, result: Match, cohort: str | None = None) -> dict[str, Any]:
-    """The whole result (SPEC.md section 9 plus `blocked`, `spare_capacity`, `weights` and a summary)."""
+def to_json_dict(space: CardSpace, result: Match, cohort: str | None = None, plain: bool = False) -> dict[str, Any]:
+    """The whole result (SPEC.md section 9 plus `blocked`, `spare_capacity`, `weights` and a summary).
+
+    With `plain`, the evidence is in the app's words (cards by title, domains in words; `pair_reasons`).
+    """
     sc = result.scored
     allowed = sc.allowed()
     scores: dict[str, dict[str, float | None]] = {}
@@ -330,7 +333,7 @@ def to_json_dict(space: CardSpace, result: Match, cohort: str | None = None) -> 
     blocked: dict[str, dict[str, str]] = {}
     for (j, s), why in sorted(sc.blocked.items()):
         blocked.setdefault(j, {})[s] = why
-    pairs = [pair_reasons(space, result, j, s) for j, s in result.pairs]
+    pairs = [pair_reasons(space, result, j, s, plain) for j, s in result.pairs]
     return {
         "pairs": pairs,
         "unmatched": result.unmatched,

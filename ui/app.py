@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from coach import limits
-from ui import access, coach_tab, evals_tab, knowledge_tab, my_pairs_tab, plan_tab, program_tab
+from ui import access, coach_tab, evals_tab, knowledge_tab, match_tab, my_pairs_tab, plan_tab, program_tab
 from ui.common import retriever
 
 #: Largest file the server accepts in one upload (a pair file is a few hundred bytes).
@@ -76,8 +76,12 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Evals (admin)", id="evals", elem_id="tab-evals"):
                 e_row, e_pass, e_btn, e_msg = _login_box(session)
                 evals = evals_tab.build(session)
+            with gr.Tab("Match (admin)", id="match", elem_id="tab-match"):
+                m_row, m_pass, m_btn, m_msg = _login_box(session)
+                matcher = match_tab.build(session)
 
         admin_outputs = [p_row, e_row, p_msg, e_msg, program["panel"], evals["panel"], banner]
+        admin_outputs += [m_row, m_msg, matcher["panel"]]  # the Match tab, gated like Program and Evals
 
         def admin_state(s: access.Session) -> list[Any]:
             ok = access.is_admin(s)
@@ -93,6 +97,9 @@ def build_demo() -> gr.Blocks:
                 gr.update(visible=ok),
                 gr.update(visible=ok),
                 banner_text,
+                gr.update(visible=need_login),
+                text,
+                gr.update(visible=ok),
             ]
 
         def login(s: access.Session, password: str, request: gr.Request) -> list[Any]:
@@ -107,25 +114,32 @@ def build_demo() -> gr.Blocks:
                 keep = [gr.update() for _ in range(len(program["outputs"]) + len(evals["outputs"]))]
                 return [
                     *[s, "", "", gr.update(), gr.update(), wrong, wrong, gr.update(), gr.update(), gr.update()],
+                    *[gr.update(), wrong, gr.update()],  # the Match tab's login box, message and panel
                     *keep,
                     gr.update(),
+                    "",
                 ]
             new = access.Session(admin=True) if access.password_set() else s
             # After a login the Coach tab may offer the program's stored pairs too.
             pairs = gr.update(choices=coach_tab.pair_choices(stored=True))
-            return [new, "", "", *admin_state(new), *program["load"](new), *evals["load"](new), pairs]
+            return [new, "", "", *admin_state(new), *program["load"](new), *evals["load"](new), pairs, ""]
 
         login_outputs = [
             *[session, p_pass, e_pass, *admin_outputs],
             *program["outputs"],
             *evals["outputs"],
             coach["pair"],
+            m_pass,
         ]
         quiet: dict[str, Any] = {"show_progress": "minimal"}
         p_btn.click(login, [session, p_pass], login_outputs, api_name="admin_login", **quiet)
         e_btn.click(login, [session, e_pass], login_outputs, api_visibility="private", **quiet)
         p_pass.submit(login, [session, p_pass], login_outputs, api_visibility="private", **quiet)
         e_pass.submit(login, [session, e_pass], login_outputs, api_visibility="private", **quiet)
+        m_btn.click(login, [session, m_pass], login_outputs, api_visibility="private", **quiet)
+        m_pass.submit(login, [session, m_pass], login_outputs, api_visibility="private", **quiet)
+        # Published pairs appear in the Program tab at once.
+        matcher["published"].then(program["load"], session, program["outputs"], api_visibility="private")
 
         def on_load(s: access.Session, request: gr.Request) -> list[Any]:
             card_id = request.query_params.get("card") if request is not None else None
