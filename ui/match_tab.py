@@ -168,23 +168,28 @@ def pairs_md(state: MatchState, data: dict[str, Any]) -> str:
     if not data["pairs"]:
         return "No pair can be made from this file: every possible pair is ruled out."
     by_id = state.people.by_id()
+    mentor_note = (
+        " (the mentor's own goals are weighted off)"
+        if data["weights"].get("learns") == "off"
+        else " (the mentor gave no goals of their own)"
+    )
     blocks = []
     for k, p in enumerate(data["pairs"]):
         mentor, senior = by_id[p["mentor"]], by_id[p["mentee"]]
-        lock = " · 🔒 locked" if p["locked"] else ""
+        lock = " · <b>locked by you</b>" if p["locked"] else ""
         learns = any(r["criterion"] == CRITERION_NAMES["learns"] for r in p["reasons"])
         rows = [
-            f"| {escape(r['criterion'].capitalize())} ({escape(r['weight'])}) | {r['points']:.1f} "
+            f"| **{r['points']:.2f} points**: {escape(r['criterion'])} (weight {escape(r['weight'])}) "
             f"| {escape(r['evidence']).replace('|', '&#124;')} |"
             for r in p["reasons"]
         ]
-        body = "\n".join(["| What counts | Points | Why |", "| --- | --- | --- |", *rows])
+        body = "\n".join(["| What counts | Why |", "| --- | --- |", *rows])
         blocks.append(
             f'<details class="match-pair"{" open" if k < 3 else ""}><summary><b>{escape(senior.name)}</b> '
             f"({escape(senior.role)}) with mentor <b>{escape(mentor.name)}</b> ({escape(mentor.role)}): "
-            f"score <b>{p['score']:.1f}</b> of 100{lock}</summary>\n\n{body}\n\n"
+            f"score <b>{p['score']:.2f}</b> of 100{lock}</summary>\n\n{body}\n\n"
             f"How well it serves the senior leader: {p['for_mentee']:.0f} of 100"
-            + (f" · the mentor: {p['for_mentor']:.0f} of 100" if learns else " (the mentor gave no goals of their own)")
+            + (f" · the mentor: {p['for_mentor']:.0f} of 100" if learns else mentor_note)
             + "\n\n</details>"
         )
     return "\n\n".join(blocks)
@@ -230,7 +235,7 @@ def heatmap(state: MatchState, data: dict[str, Any]) -> Any:
     )
     fig.update_layout(
         height=max(260, 40 + 28 * len(seniors)),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin={"l": 10, "r": 10, "t": 90, "b": 10},
         legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"},
         xaxis={"title": "junior mentors", "type": "category", "side": "top"},
         yaxis={"title": "senior leaders", "type": "category", "autorange": "reversed"},
@@ -258,7 +263,7 @@ def locks_md(state: MatchState) -> str:
     for lock in state.locks:
         j, _, s = lock.partition("=")
         names.append(f"{escape(_name(state.people, s))} with {escape(_name(state.people, j))}")
-    return "🔒 **Locked:** " + "; ".join(names) + ". Re-running keeps these and rearranges the rest."
+    return "**Locked by you:** " + "; ".join(names) + ". Re-running keeps these and rearranges the rest."
 
 
 # --------------------------------------------------------------------------- handlers
@@ -391,7 +396,7 @@ def publish(session: access.Session, state: MatchState | None, cohort: str) -> t
     state.published = name
     n = len(done["ids"])
     return state, (
-        f"✅ Published {n} pair{'s' if n != 1 else ''} into cohort **{escape(name)}** and planned "
+        f"Published {n} pair{'s' if n != 1 else ''} into cohort **{escape(name)}** and planned "
         f"{done['planned']}. They are in the **Program** tab now; each pair's plan is in the Coach's pair list."
     )
 
@@ -428,21 +433,22 @@ def build(session: gr.State) -> dict[str, Any]:
         summary = gr.Markdown("", elem_id="match-summary")
         pairs = gr.Markdown("", elem_id="match-pairs")
         locks = gr.Markdown("", elem_id="match-locks")
-        with gr.Row(equal_height=True):
+        with gr.Row():
             pick = gr.Dropdown(choices=[], label="Lock a proposed pair", elem_id="match-lock-pick", scale=3)
             lock = gr.Button("Lock this pair", elem_id="match-lock", scale=1)
             clear = gr.Button("Clear locks", elem_id="match-clear", scale=1)
         hand = gr.Accordion("Pair two people yourself (the rest is rearranged around them)", open=False)
-        with hand, gr.Row(equal_height=True):
+        with hand, gr.Row():
             junior = gr.Dropdown(choices=[], label="Junior mentor", elem_id="match-junior", scale=2)
             senior = gr.Dropdown(choices=[], label="Senior leader", elem_id="match-senior", scale=2)
             by_hand = gr.Button("Lock these two", elem_id="match-lock-hand", scale=1)
-        with gr.Row(equal_height=True):
+        with gr.Row():
             cohort = gr.Textbox(label="Cohort to publish into", max_length=80, elem_id="match-cohort", scale=3)
             publish_btn = gr.Button("Publish and plan these pairs", variant="primary", elem_id="match-publish", scale=1)
         published = gr.Markdown("", elem_id="match-publish-msg")
         heat = gr.Plot(
-            label="Every score (senior leaders down, mentors across; circles are the proposed pairs)", visible=False
+            label="Every score (senior leaders down, mentors across; circles: the proposed pairs; blank: never paired)",
+            visible=False,
         )
 
     outputs = [state, message, summary, pairs, locks, pick, junior, senior, cohort, heat]

@@ -66,7 +66,7 @@ def test_match_shows_pairs_reasons_and_unmatched_in_plain_words(matched: tuple) 
     text = matched[OUT["pairs"]]
     for name in ("Cara Moss", "Dev Shah", "Eve Lang", "Gil Rao"):
         assert name in text
-    assert "Teaches a goal (high)" in text
+    assert "points**: teaches a goal (weight high)" in text
     # Evidence quotes whole phrases: a strength of the mentor and a goal of the senior leader.
     assert re.search(r'the strength "(short video editing|TikTok trends)" serves the goal "understand TikTok', text)
     # Plain words: cards by their titles, never their ids, and no person ids in sentences.
@@ -77,8 +77,8 @@ def test_match_shows_pairs_reasons_and_unmatched_in_plain_words(matched: tuple) 
     # Each pair's points add up to its score.
     for block in text.split("<details")[1:]:
         score = float(re.search(r"score <b>([\d.]+)</b>", block).group(1))
-        points = [float(x) for x in re.findall(r"\) \| ([\d.]+) \|", block)]
-        assert points and abs(sum(points) - score) <= 0.3, block
+        points = [float(x) for x in re.findall(r"\*\*([\d.]+) points\*\*", block)]
+        assert points and abs(sum(points) - score) <= 0.011, block
     # Choices to lock: the proposed pairs by name, valued as the CLI's --lock J=S.
     assert ("Cara Moss with Ana Diaz", "j1=s1") in matched[OUT["lock_pick"]]["choices"]
     assert matched[OUT["cohort"]] == "autumn"
@@ -115,7 +115,7 @@ def test_a_lock_is_kept_on_rerun_and_a_ruled_out_lock_is_refused(matched: tuple)
     assert ("j2", "s1") in pairs_of(locked)
     assert "Locked Cara Moss with Ben Ito" in locked[OUT["message"]]
     assert "Cara Moss with Ben Ito" in locked[OUT["locks"]]
-    assert "🔒 locked" in locked[OUT["pairs"]]
+    assert "locked by you" in locked[OUT["pairs"]]
     # Lock a proposed pair too, then re-run with other weights: both locks are kept.
     proposed = [v for _, v in locked[OUT["lock_pick"]]["choices"]]
     assert proposed and "j2=s1" not in proposed
@@ -124,7 +124,7 @@ def test_a_lock_is_kept_on_rerun_and_a_ruled_out_lock_is_refused(matched: tuple)
     kept = pairs_of(again)
     assert ("j2", "s1") in kept and tuple(proposed[0].split("=")) in kept
     assert "2 locked pairs kept" in again[OUT["message"]]
-    assert again[OUT["pairs"]].count("🔒 locked") == 2
+    assert again[OUT["pairs"]].count("locked by you") == 2
     # Ben Ito's manager is Dev Shah: that lock is refused in names, and the page stays as it was.
     refused = match_tab.lock_by_hand(ADMIN, again[OUT["state"]], "j2", "s2")
     assert "cannot be locked" in refused[OUT["message"]]
@@ -132,7 +132,7 @@ def test_a_lock_is_kept_on_rerun_and_a_ruled_out_lock_is_refused(matched: tuple)
     assert "Dev Shah is Ben Ito's manager" in refused[OUT["message"]]
     assert refused[OUT["state"]] is again[OUT["state"]]
     cleared = match_tab.clear_locks(ADMIN, again[OUT["state"]])
-    assert cleared[OUT["state"]].locks == [] and "🔒" not in cleared[OUT["pairs"]]
+    assert cleared[OUT["state"]].locks == [] and "locked" not in cleared[OUT["pairs"]]
 
 
 def test_weights_reach_the_match(matched: tuple) -> None:
@@ -142,6 +142,9 @@ def test_weights_reach_the_match(matched: tuple) -> None:
     out = match_tab.rerun(ADMIN, state, "low", "off", "high")
     assert "teaches: **low**" not in out[OUT["summary"]]  # criteria are named in words
     assert "goals: **low**" in out[OUT["summary"]] and "own goals: **high**" in out[OUT["summary"]]
+    assert "the mentor's own goals are weighted off" not in out[OUT["pairs"]]
+    learns_off = match_tab.rerun(ADMIN, state, "file", "file", "off")
+    assert "the mentor's own goals are weighted off" in learns_off[OUT["pairs"]]
     off = match_tab.rerun(ADMIN, state, "off", "off", "off")
     assert "at least one criterion above" in off[OUT["message"]]
 
