@@ -35,6 +35,10 @@ DEPTH = 50
 SQLITE_ROWS = 20000
 #: Query embeddings kept per retriever (a few MB at most).
 QUERY_CACHE = 4096
+#: Index size (passage rows) up to which dense search runs exactly, in memory, instead of through Chroma:
+#: 10,000 rows of 384 floats are 15 MB and one matrix product over them takes about a millisecond,
+#: where a Chroma query costs several (and much more on a busy machine). Larger indexes query Chroma.
+MEMORY_ROWS = 10000
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ class Retriever:
         self._bm25 = load_bm25(gen.path / "bm25")
         self._collection = open_collection(settings, gen)
         self._qcache: dict[str, list[float]] = {}
+        #: Every passage vector (unit length) and its unit's position, loaded on first use; () when not used.
+        self._matrix: tuple[Any, Any] | tuple[()] | None = None
         self.passages = int(gen.manifest.get("passages", len(self.ids)))
         n_cards = len(self.ids) - self.n_doc_passages
         self.passages_per_card = max(1, -(-(self.passages - self.n_doc_passages) // max(1, n_cards)))
@@ -151,6 +157,9 @@ class Retriever:
         if where is None and self.n_doc_passages and not docs:
             where = {"kind": "card"}  # organisation documents only where asked for (search_all)
         vectors = self.query_vectors(queries)
+        matrix = self._vectors()
+        if matrix:
+            return self._exact_rankings(matrix, vectors, depth, self._mask(domains, docs))
         passage_ids: list[Any] = []
         distances: list[Any] = []
         # Chroma reads every result row through SQLite, which allows about 32k variables per statement.
@@ -169,6 +178,46 @@ class Retriever:
                 # Cosine distance: similarity is 1 - distance; a card scores as its best passage.
                 best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
             out.append(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth])
+        return out
+
+    def _vectors(self) -> tuple[Any, Any] | tuple[()]:
+        """The index's passage vectors and their units' positions, read from Chroma once (small indexes only)."""
+        if self._matrix is None:
+            self._matrix = ()
+            if self.passages <= MEMORY_ROWS:
+                import numpy as np
+
+                try:
+                    got = self._collection.get(include=["embeddings"])
+                    units = np.array([self.position.get(i.rsplit("#", 1)[0], -1) for i in got["ids"]], dtype=np.int64)
+                    rows = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(units), -1)
+                    keep = units >= 0
+                    rows = rows[keep] / np.clip(np.linalg.norm(rows[keep], axis=1, keepdims=True), 1e-12, None)
+                    if len(rows):
+                        self._matrix = (rows, units[keep])
+                except Exception:  # anything odd about the store: query Chroma as before
+                    self._matrix = ()
+        return self._matrix
+
+    def _exact_rankings(
+        self, matrix: tuple[Any, Any], vectors: list[list[float]], depth: int, mask: Any
+    ) -> list[list[tuple[str, float]]]:
+        """Dense rankings by exact cosine similarity over every passage; a unit scores as its best passage."""
+        import numpy as np
+
+        rows, units = matrix
+        q = np.asarray(vectors, dtype=np.float32)
+        q /= np.clip(np.linalg.norm(q, axis=1, keepdims=True), 1e-12, None)
+        sims = rows @ q.T  # (passages, queries)
+        allowed = np.ones(len(self.ids), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        out = []
+        for j in range(sims.shape[1]):
+            best = np.full(len(self.ids), -np.inf, dtype=np.float64)
+            np.maximum.at(best, units, sims[:, j])
+            best[~allowed] = -np.inf
+            order = np.argsort(-best, kind="stable")[:depth]
+            ranked = [(self.ids[i], float(best[i])) for i in order if np.isfinite(best[i])]
+            out.append(sorted(ranked, key=lambda kv: (-kv[1], kv[0])))
         return out
 
     def query_vectors(self, queries: list[str]) -> list[list[float]]:
