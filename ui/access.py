@@ -1,9 +1,11 @@
 """Who may see the admin views (Program, Evals) and edit cards.
 
-With `COACH_ADMIN_PASSWORD` set, an admin logs in once per browser session; the fact is kept in
-server-side session state (a `gr.State`), which a client cannot set itself, and every admin
-handler checks it again on the server. Without a password the app only binds to 127.0.0.1 and
-says plainly that the admin views are open to anyone using this machine.
+With `COACH_ADMIN_PASSWORD` set, an admin signs in with it (or with an admin account in My pairs).
+A browser keeps the sign-in as a web-session cookie (ui/web_session.py) that every admin handler
+looks up in the database again, so a reload keeps it and "Log out" ends it in every app process;
+an API client without cookies keeps it in server-side page state (a `gr.State`), which a client
+cannot set itself. Without a password the app only binds to 127.0.0.1 and says plainly that the
+admin views are open to anyone using this machine.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
@@ -32,9 +35,16 @@ MAX_DELAY_SECONDS = 5.0
 
 @dataclass
 class Session:
-    """What one browser session has proved (kept server-side in a gr.State)."""
+    """What one page has proved: the admin password in this page (`admin`) or a web session (`token`)."""
 
     admin: bool = False
+    token: str | None = None
+
+    def web(self) -> Any:
+        """The live web session behind `token` (coach.store.WebSession), looked up again; or None."""
+        from ui import web_session
+
+        return web_session.lookup(self.token)
 
 
 _fail_lock = threading.Lock()
@@ -50,7 +60,12 @@ def is_admin(session: Session | None) -> bool:
     """True when admin views are open (no password set) or this session logged in."""
     if not password_set():
         return True
-    return bool(session is not None and session.admin)
+    if session is None:
+        return False
+    if session.admin:
+        return True
+    web = session.web()
+    return bool(web is not None and web.is_admin)
 
 
 def require_admin(session: Session | None, what: str = "this view") -> None:
@@ -114,6 +129,6 @@ def status_text(session: Session | None) -> str:
             "computer can see the program and evals and edit cards. The app only accepts connections from this "
             "computer (127.0.0.1)."
         )
-    if session is not None and session.admin:
+    if is_admin(session):
         return "Logged in as admin."
     return "The program, evals and card editing are for admins. Enter the admin password to continue."

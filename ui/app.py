@@ -15,8 +15,9 @@ from typing import Any
 import gradio as gr
 
 from coach import limits
-from ui import access, coach_tab, evals_tab, knowledge_tab, match_tab, my_pairs_tab, plan_tab, program_tab
+from ui import access, coach_tab, evals_tab, knowledge_tab, match_tab, my_pairs_tab, plan_tab, program_tab, web_session
 from ui.common import retriever
+from ui.safe import escape
 
 #: Largest file the server accepts in one upload (a pair file is a few hundred bytes).
 MAX_UPLOAD = f"{limits.UPLOAD_BYTES // 1024}kb"
@@ -61,6 +62,11 @@ def build_demo() -> gr.Blocks:
         pair_state = gr.State(None)
         gr.Markdown(HEADER, elem_id="app-header")
         banner = gr.Markdown("", elem_id="access-banner")
+        with gr.Row(elem_id="who-row"):
+            who = gr.Markdown("", elem_id="who")
+            logout = gr.Button("Log out", visible=False, scale=0, min_width=100, size="sm", elem_id="logout")
+        # Carries a new admin sign-in's token to the page once, which posts it to /auth/adopt (the cookie).
+        admin_token = gr.Textbox(visible=False, elem_id="admin-token")
         with gr.Tabs(selected="coach") as tabs:
             with gr.Tab("Coach", id="coach", elem_id="tab-coach"):
                 coach = coach_tab.build(plan_state, session)
@@ -69,7 +75,7 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("Knowledge", id="knowledge", elem_id="tab-knowledge"):
                 kb = knowledge_tab.build(session)
             with gr.Tab("My pairs", id="mine", elem_id="tab-mine"):
-                mine = my_pairs_tab.build()
+                mine = my_pairs_tab.build(session)
             with gr.Tab("Program (admin)", id="program", elem_id="tab-program"):
                 p_row, p_pass, p_btn, p_msg = _login_box(session)
                 program = program_tab.build(session)
@@ -119,7 +125,8 @@ def build_demo() -> gr.Blocks:
                     gr.update(),
                     "",
                 ]
-            new = access.Session(admin=True) if access.password_set() else s
+            # A web session in the database: the page keeps its token, the browser its cookie (reloads).
+            new = access.Session(token=web_session.open_session(None)) if access.password_set() else s
             # After a login the Coach tab may offer the program's stored pairs too.
             pairs = gr.update(choices=coach_tab.pair_choices(stored=True))
             return [new, "", "", *admin_state(new), *program["load"](new), *evals["load"](new), pairs, ""]
@@ -132,12 +139,58 @@ def build_demo() -> gr.Blocks:
             m_pass,
         ]
         quiet: dict[str, Any] = {"show_progress": "minimal"}
-        p_btn.click(login, [session, p_pass], login_outputs, api_name="admin_login", **quiet)
-        e_btn.click(login, [session, e_pass], login_outputs, api_visibility="private", **quiet)
-        p_pass.submit(login, [session, p_pass], login_outputs, api_visibility="private", **quiet)
-        e_pass.submit(login, [session, e_pass], login_outputs, api_visibility="private", **quiet)
-        m_btn.click(login, [session, m_pass], login_outputs, api_visibility="private", **quiet)
-        m_pass.submit(login, [session, m_pass], login_outputs, api_visibility="private", **quiet)
+        login_events: list[Any] = []
+        login_events.append(p_btn.click(login, [session, p_pass], login_outputs, api_name="admin_login", **quiet))
+        login_events.append(e_btn.click(login, [session, e_pass], login_outputs, api_visibility="private", **quiet))
+        login_events.append(p_pass.submit(login, [session, p_pass], login_outputs, api_visibility="private", **quiet))
+        login_events.append(e_pass.submit(login, [session, e_pass], login_outputs, api_visibility="private", **quiet))
+        login_events.append(m_btn.click(login, [session, m_pass], login_outputs, api_visibility="private", **quiet))
+        login_events.append(m_pass.submit(login, [session, m_pass], login_outputs, api_visibility="private", **quiet))
+
+        def who_is(s: access.Session) -> list[Any]:
+            web = s.web() if s is not None else None
+            if web is None:
+                return ["", gr.update(visible=False)]
+            name = web.account.name if web.account is not None else "admin"
+            return [f"Signed in as **{escape(name)}**.", gr.update(visible=True)]
+
+        def refresh(s: access.Session, request: gr.Request) -> list[Any]:
+            # After any sign-in or log-out: who is shown, the admin tabs, My pairs and the Coach tab's pairs.
+            return [
+                *who_is(s),
+                gr.update(choices=coach_tab.pair_choices(stored=access.is_admin(s))),
+                *admin_state(s),
+                *program["load"](s),
+                *evals["load"](s),
+                *mine["load"](s, request)[2:],
+            ]
+
+        refresh_outputs = [
+            who,
+            logout,
+            coach["pair"],
+            *admin_outputs,
+            *program["outputs"],
+            *evals["outputs"],
+            *mine["load_outputs"][2:],
+        ]
+        private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+        for event in [*login_events, *mine["signed_in"]]:
+            event.then(refresh, session, refresh_outputs, **private)
+        for event in login_events:
+            event.then(lambda s: s.token or "", session, admin_token, **private).then(
+                None, admin_token, None, js=web_session.ADOPT_JS, **private
+            )
+
+        def log_out(s: access.Session) -> access.Session:
+            web_session.end(s.token if s is not None else None)
+            return access.Session()
+
+        logged_out = logout.click(log_out, session, session, **private)
+        logged_out.then(None, None, None, js=web_session.SIGN_OUT_JS, **private).then(
+            refresh, session, refresh_outputs, **private
+        )
+
         # Published pairs appear in the Program tab at once.
         matcher["published"].then(program["load"], session, program["outputs"], api_visibility="private")
 
@@ -161,7 +214,14 @@ def build_demo() -> gr.Blocks:
                 *evals["load"](s),
             ]
 
-        demo.load(
+        def restore(request: gr.Request) -> list[Any]:
+            # A reload keeps the sign-in: the browser's cookie names a web session in the database.
+            token = web_session.token_of(request)
+            s = access.Session(token=token) if web_session.lookup(token) is not None else access.Session()
+            return [s, *who_is(s)]
+
+        restored = demo.load(restore, None, [session, who, logout], api_visibility="private")
+        restored.then(
             on_load,
             session,
             [
@@ -176,13 +236,13 @@ def build_demo() -> gr.Blocks:
             api_visibility="private",
         )
 
-        def open_invite(request: gr.Request) -> list[Any]:
+        def open_invite(s: access.Session, request: gr.Request) -> list[Any]:
             # An invitation link (/?invite=TOKEN) opens My pairs with the set-password form filled in.
-            updates = mine["load"](request)
+            updates = mine["load"](s, request)
             invited = request is not None and bool(request.query_params.get("invite"))
             return [gr.update(selected="mine") if invited else gr.update(), *updates]
 
-        demo.load(open_invite, None, [tabs, *mine["load_outputs"]], api_visibility="private")
+        restored.then(open_invite, session, [tabs, *mine["load_outputs"]], api_visibility="private")
     return demo
 
 
@@ -223,12 +283,12 @@ def check_bind(host: str, share: bool) -> None:
 
 
 def api_routes() -> list[Any]:
-    """The JSON API of coach/api mounted at /api/v1 (its OpenAPI page at /api/v1/docs)."""
+    """The JSON API of coach/api at /api/v1 (its OpenAPI page at /api/v1/docs) and the /auth cookie routes."""
     from starlette.routing import Mount
 
     from coach.api import PREFIX, create_api
 
-    return [Mount(PREFIX, app=create_api())]
+    return [Mount(PREFIX, app=create_api()), *web_session.routes()]
 
 
 def launch(
@@ -262,6 +322,9 @@ def launch(
         app_kwargs["middleware"] = [
             Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"])
         ]
+    else:
+        # Served to the network: only a signed-in browser may upload files (pair and people files).
+        app_kwargs["middleware"] = [Middleware(web_session.UploadGuard)]
     demo.queue(default_concurrency_limit=s.concurrency, max_size=QUEUE_MAX_SIZE)
     return demo.launch(
         server_name=host,

@@ -1,10 +1,11 @@
 """My pairs tab: a participant signs in with their account and sees their own pair(s) only.
 
 Signed in, they see each pair's current plan and session history (both sides' ratings and
-comments) and log a session for their own side. The signed-in account lives in a `gr.State`
-(server-side; a browser cannot set it) and every handler asks `coach.permissions` again. Failed
-sign-ins are throttled in the database per account and per address. An invitation or reset link
-(`/?invite=TOKEN`) opens the form that sets the password.
+comments) and log a session for their own side. A sign-in opens a web session in the database
+(ui/web_session.py): the browser keeps it as a cookie, so a reload keeps the sign-in, and every
+handler looks the account up again and asks `coach.permissions`. Failed sign-ins are throttled in
+the database per account and per address. An invitation or reset link (`/?invite=TOKEN`) opens the
+form that sets the password.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 
 import gradio as gr
 
+from ui import access, web_session
 from ui.common import settings
 from ui.safe import escape, escape_cell
 
+YOURS = "Your pairs: the current plan, the sessions so far with both sides' ratings, and a form to log a session."
 SIGNED_OUT = "Sign in with the email and password of your account (an admin sends you an invitation link)."
 STATUS_CHOICES = ["held", "cancelled", "moved"]
 RATING_CHOICES = ["(no rating)", "1", "2", "3", "4", "5"]
@@ -120,38 +123,49 @@ def log_session(
     return f"Logged session {int(number)} ({escape(status)}){who}."
 
 
-def build() -> dict[str, Any]:
-    """Lay out the tab and wire its events; returns the load function and its outputs for ui/app.py."""
-    me = gr.State(None)
+def account_of(session: access.Session | None) -> Any:
+    """The signed-in account of a page's session, looked up again in the database; or None."""
+    web = session.web() if session is not None else None
+    return web.account if web is not None else None
+
+
+def build(session: gr.State) -> dict[str, Any]:
+    """Lay out the tab and wire its events; returns its load function, outputs and sign-in events for ui/app.py."""
     with gr.Row() as signin_row:
-        email = gr.Textbox(label="Email", max_length=254, scale=2)
-        password = gr.Textbox(label="Password", type="password", max_length=200, scale=2)
-        signin = gr.Button("Sign in", variant="primary", scale=1, min_width=100)
-    message = gr.Markdown(SIGNED_OUT)
+        email = gr.Textbox(label="Email", max_length=254, scale=2, elem_id="signin-email")
+        password = gr.Textbox(label="Password", type="password", max_length=200, scale=2, elem_id="signin-password")
+        signin = gr.Button("Sign in", variant="primary", scale=1, min_width=100, elem_id="signin")
+    message = gr.Markdown(SIGNED_OUT, elem_id="signin-message")
+    # Carries a new sign-in's token to the page once, which posts it to /auth/adopt (the cookie).
+    token_box = gr.Textbox(visible=False, elem_id="session-token")
     with gr.Accordion("Set your password (invitation or reset link)", open=False) as invite_box:
         invite = gr.Textbox(label="Link code", max_length=200, type="password")
         new_password = gr.Textbox(label="New password (10 characters or more)", type="password", max_length=200)
         set_btn = gr.Button("Set password")
         invite_msg = gr.Markdown("")
     with gr.Column(visible=False) as panel:
-        with gr.Row():
-            pair = gr.Dropdown(label="Pair", choices=[], scale=3)
-            signout = gr.Button("Log out", scale=1, min_width=100)
+        # "Log out" sits above the tabs (ui/app.py): one sign-in per browser, whichever tab it came from.
+        pair = gr.Dropdown(label="Pair", choices=[], elem_id="my-pair")
         with gr.Accordion("Log a session for your side", open=True):
             with gr.Row():
-                number = gr.Number(label="Session", value=1, precision=0, minimum=1, maximum=24)
+                number = gr.Number(label="Session", value=1, precision=0, minimum=1, maximum=24, elem_id="log-number")
                 status = gr.Dropdown(label="What happened", choices=STATUS_CHOICES, value="held")
-                date = gr.Textbox(label="Date (YYYY-MM-DD)", value=dt.date.today().isoformat(), max_length=10)
-                rating = gr.Dropdown(label="Your rating", choices=RATING_CHOICES, value=RATING_CHOICES[0])
-            comment = gr.Textbox(label="Comment", lines=2, max_length=2000)
-            log_btn = gr.Button("Log session", variant="primary")
-            log_msg = gr.Markdown("")
+                date = gr.Textbox(
+                    label="Date (YYYY-MM-DD)", value=dt.date.today().isoformat(), max_length=10, elem_id="log-date"
+                )
+                rating = gr.Dropdown(
+                    label="Your rating", choices=RATING_CHOICES, value=RATING_CHOICES[0], elem_id="log-rating"
+                )
+            comment = gr.Textbox(label="Comment", lines=2, max_length=2000, elem_id="log-comment")
+            log_btn = gr.Button("Log session", variant="primary", elem_id="log-session")
+            log_msg = gr.Markdown("", elem_id="log-msg")
         history = gr.Dataframe(
             headers=["Session", "Status", "Date", "Mentor rating", "Senior rating"],
             label="Session history",
             interactive=False,
+            elem_id="my-history",
         )
-        plan_md = gr.Markdown("")
+        plan_md = gr.Markdown("", elem_id="my-plan")
 
     def shown(account: Any) -> list[Any]:
         choices = my_pairs(account)
@@ -170,29 +184,40 @@ def build() -> dict[str, Any]:
     def do_sign_in(email_v: str, password_v: str, request: gr.Request) -> list[Any]:
         address = request.client.host if request is not None and request.client is not None else ""
         account, text = sign_in(email_v, password_v, address)
-        return [account, "", text, *shown(account)]
+        if account is None:
+            return [gr.update(), "", "", text, *shown(None)]
+        token = web_session.open_session(account)
+        # Who is signed in shows above the tabs; the tab says what it offers.
+        return [access.Session(token=token), token, "", YOURS, *shown(account)]
 
-    def do_sign_out() -> list[Any]:
-        return [None, SIGNED_OUT, *shown(None)]
-
-    def do_log(account: Any, pid: str | None, n: float, st: str, d: str, r: str, c: str) -> list[Any]:
+    def do_log(s: access.Session | None, pid: str | None, n: float, st: str, d: str, r: str, c: str) -> list[Any]:
+        account = account_of(s)
         text = log_session(account, pid, n, st, d, r, c)
         _plan, rows = pair_view(account, pid)
         return [text, rows]
 
     quiet: dict[str, Any] = {"show_progress": "minimal", "api_visibility": "private"}
-    signin_outputs = [me, password, message, *view_outputs]
-    signin.click(do_sign_in, [email, password], signin_outputs, **quiet)
-    password.submit(do_sign_in, [email, password], signin_outputs, **quiet)
-    signout.click(do_sign_out, None, [me, message, *view_outputs], **quiet)
-    pair.change(lambda a, p: list(pair_view(a, p)), [me, pair], [plan_md, history], **quiet)
-    log_btn.click(do_log, [me, pair, number, status, date, rating, comment], [log_msg, history], **quiet)
+    signin_outputs = [session, token_box, password, message, *view_outputs]
+    signed_in = [
+        signin.click(do_sign_in, [email, password], signin_outputs, **quiet),
+        password.submit(do_sign_in, [email, password], signin_outputs, **quiet),
+    ]
+    for event in signed_in:
+        event.then(None, token_box, None, js=web_session.ADOPT_JS, **quiet)
+    pair.change(lambda s, p: list(pair_view(account_of(s), p)), [session, pair], [plan_md, history], **quiet)
+    log_btn.click(do_log, [session, pair, number, status, date, rating, comment], [log_msg, history], **quiet)
     set_btn.click(lambda t, p: [set_password(t, p), ""], [invite, new_password], [invite_msg, new_password], **quiet)
 
-    def on_load(request: gr.Request) -> list[Any]:
+    def on_load(s: access.Session | None, request: gr.Request) -> list[Any]:
         token = request.query_params.get("invite") if request is not None else None
-        if token:
-            return [gr.update(open=True), gr.update(value=token)]
-        return [gr.update(), gr.update()]
+        invite_updates = [gr.update(open=True), gr.update(value=token)] if token else [gr.update(), gr.update()]
+        account = account_of(s)
+        if account is None:
+            return [*invite_updates, SIGNED_OUT, *shown(None)]
+        return [*invite_updates, YOURS, *shown(account)]
 
-    return {"load": on_load, "load_outputs": [invite_box, invite]}
+    return {
+        "load": on_load,
+        "load_outputs": [invite_box, invite, message, *view_outputs],
+        "signed_in": signed_in,
+    }

@@ -32,6 +32,9 @@ PAIR_HEADERS = [
 ]
 COLUMN_WIDTHS: list[str | int] = ["12%", "11%", "6%", "8%", "7%", "7%", "8%", "8%", "6%", "7%", "9%", "11%"]
 STALLED = "⚠ Stalled"
+NOTE_HEADERS = ["Date", "Senior leader", "Mentor", "Session", "Status", "Mentor's rating", "Senior's rating"]
+#: The newest session notes shown (across every pair).
+NOTES_SHOWN = 50
 
 
 def _one(value: float | None) -> str:
@@ -160,6 +163,29 @@ def ratings_chart(data: dict[str, Any]) -> Any:
     return fig
 
 
+def note_rows() -> list[list[Any]]:
+    """The newest session logs of every pair, with both sides' ratings and comments, newest first."""
+    from coach.store import open_store
+    from ui.safe import escape_cell
+
+    store = open_store(settings())
+    rows: list[tuple[Any, list[Any]]] = []
+
+    def said(value: Any) -> str:
+        if value is None:
+            return ""
+        rating, comment = value
+        return f"{rating}/5" + (f": {escape_cell(comment)}" if comment else "")
+
+    for info in store.list_pairs():
+        for rec in store.sessions(info.id):
+            mentor, mentee = rec.ratings.get("mentor"), rec.ratings.get("mentee")
+            row = [rec.date.isoformat(), info.mentee, info.mentor, rec.number, rec.status, said(mentor), said(mentee)]
+            rows.append((rec.date, row))
+    rows.sort(key=lambda r: r[0], reverse=True)
+    return [row for _date, row in rows[:NOTES_SHOWN]]
+
+
 @heavy("The program report")
 def program_view(session: access.Session) -> tuple[Any, ...]:
     """Everything the Program tab shows (refused unless admin)."""
@@ -167,24 +193,26 @@ def program_view(session: access.Session) -> tuple[Any, ...]:
     data = report()
     rows = pair_rows(data)
     shown = bool(rows)
+    notes = note_rows()
     return (
         summary(data),
         gr.update(value=pairs_table(rows), visible=shown),
         gr.update(value=held_chart(data), visible=shown),
         gr.update(value=ratings_chart(data), visible=shown),
+        gr.update(value=notes, visible=bool(notes)),
     )
 
 
 def program_view_quiet(session: access.Session) -> tuple[Any, ...]:
     """The same, but empty instead of an error for a visitor who has not logged in (page load)."""
+    hidden = gr.update(visible=False)
     if not access.is_admin(session):
-        return "", gr.update(visible=False), gr.update(visible=False), gr.update(visible=False)
+        return "", hidden, hidden, hidden, hidden
     try:
         return program_view(session)
     except Exception as exc:  # an unreachable database must not break the page
         log.exception("program view failed")
-        hidden = gr.update(visible=False)
-        return f"The program database could not be read: {escape(str(exc))}", hidden, hidden, hidden
+        return f"The program database could not be read: {escape(str(exc))}", hidden, hidden, hidden, hidden
 
 
 def build(session: gr.State) -> dict[str, Any]:
@@ -208,6 +236,15 @@ def build(session: gr.State) -> dict[str, Any]:
         with gr.Row():
             held = gr.Plot(label="Sessions held over time", visible=False)
             ratings = gr.Plot(label="Ratings by pair", visible=False)
-    outputs = [text, table, held, ratings]
+        notes = gr.Dataframe(
+            headers=NOTE_HEADERS,
+            interactive=False,
+            wrap=True,
+            max_height=320,
+            label=f"Session notes: what each side said (newest {NOTES_SHOWN})",
+            visible=False,
+            elem_id="program-notes",
+        )
+    outputs = [text, table, held, ratings, notes]
     refresh.click(program_view, session, outputs, api_name="program")
     return {"panel": panel, "outputs": outputs, "load": program_view_quiet}

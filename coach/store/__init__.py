@@ -2,7 +2,8 @@
 
 Each module holds one job: `schema` the tables, `database` the engine, migrations and retried
 transactions, `pairs` pairs and plan versions, `sessions` session records and feedback, `runs`
-eval and cohort runs, `reports` the reads across every table. A new kind of record (accounts,
+eval and cohort runs, `reports` the reads across every table, `accounts` and `web_sessions` who
+signs in. A new kind of record (accounts,
 assessments, matches) gets its own repository module, added to `Store`'s bases here.
 
 Importing this package imports SQLAlchemy, so nothing imports it at import time: the CLI and the
@@ -34,6 +35,7 @@ from coach.store.schema import (
     utcnow,
 )
 from coach.store.sessions import SIDES, STATUSES, LoggedSession, SessionRepository
+from coach.store.web_sessions import WebSession, WebSessionRepository
 
 if TYPE_CHECKING:
     from coach.config import Settings
@@ -63,6 +65,7 @@ __all__ = [
     "SessionRecord",
     "Store",
     "Throttled",
+    "WebSession",
     "close_stores",
     "database_url",
     "new_pair_id",
@@ -72,7 +75,15 @@ __all__ = [
 ]
 
 
-class Store(AccountRepository, MatchRepository, SessionRepository, RunRepository, ReportRepository, LockRepository):
+class Store(
+    WebSessionRepository,
+    AccountRepository,
+    MatchRepository,
+    SessionRepository,
+    RunRepository,
+    ReportRepository,
+    LockRepository,
+):
     """Repository functions over one database (pairs, plans, sessions, runs, reports, matches, locks, accounts)."""
 
 
