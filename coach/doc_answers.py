@@ -95,34 +95,42 @@ def quote(text: str, question: str, words: int = QUOTE_WORDS) -> str:
         return text
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
     asked = content_words(question)
-    ranked = sorted(range(len(sentences)), key=lambda i: (-len(asked & content_words(sentences[i])), i))
+    score = [len(asked & content_words(sentence)) for sentence in sentences]
+    # Sentences that share the question's words, best first; when none does, the passage's opening.
+    ranked = sorted((i for i in range(len(sentences)) if score[i]), key=lambda i: (-score[i], i))
+    opening = not ranked
     keep: list[int] = []
     used = 0
-    for i in ranked:
+    for i in ranked or range(len(sentences)):
         n = len(sentences[i].split())
         if keep and used + n > words:
+            if opening:
+                break
             continue
         keep.append(i)
         used += n
-        if used >= words:
-            break
-    picked = [sentences[i] for i in sorted(keep)]
-    out = " ... ".join(picked) if sorted(keep) != list(range(min(keep), max(keep) + 1)) else " ".join(picked)
+    out = ""
+    for j, i in enumerate(sorted(keep)):
+        gap = j > 0 and i != sorted(keep)[j - 1] + 1
+        out += (" ... " if gap else " " if j else "") + sentences[i]
     cut = out.split()
     return out if len(cut) <= words else " ".join(cut[:words]) + " ..."
 
 
 def section(sources: list[DocSource], question: str, alone: bool) -> list[str]:
     """The lines that quote the passages: a lead-in, then each passage with its title, locator and citation."""
-    titles = list(dict.fromkeys(s.title for s in sources))
+    several = len({s.doc_id for s in sources}) > 1
     if alone:
-        named = " and ".join(f"*{t}*" for t in titles)
-        lines = [f"**What your organisation's {'documents say' if len(titles) > 1 else 'document says'}**", ""]
-        lines += [f"The coaching cards do not cover this, but {named} does:", ""]
+        lines = [f"**What your organisation's {'documents say' if several else 'document says'}**", ""]
+        lines += [
+            f"The coaching cards do not cover this; your organisation's own {'documents do' if several else 'document does'}.",
+            "",
+        ]
     else:
         lines = ["**What your organisation's own guidance says**", ""]
     for s in sources:
-        lines += [f"*{s.title}*, {s.locator} {cite(s.doc_id)}:", f"> {quote(s.text, question)}", ""]
+        # Quotation marks, not a Markdown quote block: the app escapes ">" in answers, and they read the same in a terminal.
+        lines += [f"*{s.title}*, {s.locator} {cite(s.doc_id)}:", f"\u201c{quote(s.text, question)}\u201d", ""]
     return lines
 
 
@@ -155,7 +163,7 @@ def with_documents(question: str, retriever: Retriever, answer: Answer) -> Answe
     answer.documents = [s.as_json() for s in sources]
     if not answer.covered:
         lines = section(sources, question, alone=True)
-        lines.append(f"Source: {cites}, {'; '.join(f'{s.title}, {s.locator}' for s in sources)}")
+        lines.append(f"Source: {cites} ({'; '.join(f'{s.title}, {s.locator}' for s in sources)})")
         answer.text = "\n".join(lines)
         answer.covered = True
         answer.cards = []

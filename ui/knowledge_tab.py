@@ -130,7 +130,7 @@ def view_passage(unit_id: str) -> str:
     doc, passage = found
     return (
         f"### {escape(doc.title)}\n\n*{DOCUMENT}* `{escape(doc.file)}`, {escape(passage.locator)} "
-        f"(cited in answers as [doc:{escape(doc.doc_id)}])\n\n> {escape(passage.text)}"
+        f"(cited in answers as [doc:{escape(doc.doc_id)}])\n\n{escape(passage.text)}"
     )
 
 

@@ -170,3 +170,16 @@ def test_model_sees_the_passage_and_keeps_only_real_document_citations(
     assert "Marmot expenses portal" in sent and '"doc:travel"' in sent
     assert "[doc:travel]" in answer.text and "made-up" not in answer.text
     assert [d["doc_id"] for d in answer.documents] == ["travel"]
+
+
+def test_a_long_passage_is_quoted_by_the_sentences_that_answer() -> None:
+    from coach.doc_answers import QUOTE_WORDS, quote
+
+    filler = " ".join(f"Clause {i} covers general matters of office life in some detail." for i in range(20))
+    text = f"{filler} Taxi receipts go to the Marmot portal within 30 days. Hotels need a receipt too. {filler}"
+    # The sentences sharing the question's words ("receipt" twice), and none of the clauses around them.
+    answer = quote(text, "where do taxi receipts go?")
+    assert answer == "Taxi receipts go to the Marmot portal within 30 days. Hotels need a receipt too."
+    opening = quote(text, "lasagne")  # nothing shared: the passage's opening, whole sentences
+    assert opening.startswith("Clause 0 covers") and opening.endswith(".") and len(opening.split()) <= QUOTE_WORDS
+    assert quote("Short passage.", "anything") == "Short passage."
