@@ -3,7 +3,8 @@
 Each module holds one job: `schema` the tables, `database` the engine, migrations and retried
 transactions, `pairs` pairs and plan versions, `sessions` session records and feedback, `runs`
 eval and cohort runs, `reports` the reads across every table, `accounts` and `web_sessions` who
-signs in. A new kind of record (accounts,
+signs in, `assessments` each side's baseline, closing and follow-up answers, `reminders` the
+e-mails already sent. A new kind of record (accounts,
 assessments, matches) gets its own repository module, added to `Store`'s bases here.
 
 Importing this package imports SQLAlchemy, so nothing imports it at import time: the CLI and the
@@ -16,10 +17,12 @@ import threading
 from typing import TYPE_CHECKING
 
 from coach.store.accounts import Account, AccountRepository, Throttled
+from coach.store.assessments import AssessmentRepository, AssessmentRow
 from coach.store.database import BUSY_TIMEOUT_MS, HEAD_REVISION, MIGRATIONS_DIR, WRITE_ATTEMPTS, database_url
 from coach.store.locks import Busy, LockRepository
 from coach.store.matches import MatchRepository
 from coach.store.pairs import ID_PATTERN, PairInfo, PlanVersion, new_pair_id
+from coach.store.reminders import ReminderSentRow
 from coach.store.reports import ReportRepository
 from coach.store.runs import RunRepository
 from coach.store.schema import (
@@ -51,6 +54,7 @@ __all__ = [
     "STATUSES",
     "WRITE_ATTEMPTS",
     "Account",
+    "AssessmentRow",
     "Base",
     "Busy",
     "CohortRun",
@@ -62,6 +66,7 @@ __all__ = [
     "PairRow",
     "PlanRow",
     "PlanVersion",
+    "ReminderSentRow",
     "SessionRecord",
     "Store",
     "Throttled",
@@ -78,13 +83,14 @@ __all__ = [
 class Store(
     WebSessionRepository,
     AccountRepository,
+    AssessmentRepository,
     MatchRepository,
     SessionRepository,
     RunRepository,
     ReportRepository,
     LockRepository,
 ):
-    """Repository functions over one database (pairs, plans, sessions, runs, reports, matches, locks, accounts)."""
+    """Repository functions over one database (pairs, plans, sessions, runs, reports, matches, locks, accounts, assessments)."""
 
 
 _STORES: dict[str, Store] = {}

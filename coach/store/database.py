@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: The newest migration; a database already at this revision skips Alembic entirely (fast open).
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 #: How long SQLite waits for another writer before giving up on one attempt.
 BUSY_TIMEOUT_MS = 15_000
 #: Attempts for a write transaction that still meets a locked database or a serialization failure.

@@ -165,4 +165,6 @@ PAIR_TABLES: dict[str, str] = {
     "fit_answers": "pair_id",
     # coach/store/accounts.py (the link only: the account itself stays)
     "account_pairs": "pair_id",
+    # coach/store/assessments.py
+    "assessments": "pair_id",
 }

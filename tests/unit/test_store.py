@@ -293,6 +293,11 @@ def _fill(store, pair: Pair) -> str:
     store.log_session(pid, 1, "held", dt.date(2026, 1, 12), "n", {"mentor": (4, "x"), "mentee": (5, "y")})
     store.log_session(pid, 2, "cancelled", dt.date(2026, 1, 26))
     store.record_eval_run({"passed": True, "scores": {}}, "offline", "cards", True, pair_id=pid)
+    from coach.assessments import AssessmentIn
+
+    store.add_assessment(
+        pid, AssessmentIn("mentee", "baseline", None, dt.date(2026, 1, 10), {"data-literacy": 2}), mail
+    )
     return pid
 
 
@@ -318,6 +323,7 @@ def test_delete_removes_every_row_of_the_pair(store) -> None:
         "match_links": 1,
         "fit_answers": 1,
         "account_pairs": 1,
+        "assessments": 1,
     }
 
     with store.engine.connect() as conn:

@@ -1,0 +1,166 @@
+"""Assessments in the database: each side's baseline, closing and follow-up answers for a pair.
+
+Every assessment is a new row (history is kept); for each pair, side and slot (baseline,
+closing, followup-3m/12m/24m) the latest row counts. Comfort and goal ratings are small JSON
+objects validated by `coach.assessments.parse_assessment` before they get here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Session as DbSession
+
+from coach.assessments import Assessment, AssessmentIn
+from coach.store.reports import ReportRepository
+from coach.store.schema import Base, utcnow
+
+
+class AssessmentRow(Base):
+    """One side's assessment of a pair: kind (and which follow-up), comfort, goal attainment, answers."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        CheckConstraint("side IN ('mentor', 'mentee')", name="ck_assessments_side"),
+        CheckConstraint("kind IN ('baseline', 'closing', 'followup')", name="ck_assessments_kind"),
+        CheckConstraint(
+            "(kind = 'followup' AND followup_months IN (3, 12, 24)) OR (kind <> 'followup' AND followup_months IS NULL)",
+            name="ck_assessments_followup",
+        ),
+        CheckConstraint("recommend IS NULL OR recommend BETWEEN 0 AND 10", name="ck_assessments_recommend"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pair_id: Mapped[str] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    side: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
+    followup_months: Mapped[int | None] = mapped_column(Integer)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    #: {"DOMAIN": 1-5}
+    comfort_json: Mapped[str] = mapped_column(Text)
+    #: {"GOAL NUMBER": -2..2}
+    goals_json: Mapped[str] = mapped_column(Text)
+    used_at_work: Mapped[bool | None] = mapped_column(Boolean)
+    example: Mapped[str] = mapped_column(Text)
+    recommend: Mapped[int | None] = mapped_column(Integer)
+    #: The account's e-mail, "admin" or "csv:FILE" (who typed it in).
+    entered_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+def _assessment(row: AssessmentRow) -> Assessment:
+    return Assessment(
+        side=row.side,
+        kind=row.kind,
+        followup_months=row.followup_months,
+        assessed_on=row.assessed_on,
+        comfort={str(k): int(v) for k, v in json.loads(row.comfort_json).items()},
+        goals={int(k): int(v) for k, v in json.loads(row.goals_json).items()},
+        used_at_work=row.used_at_work,
+        example=row.example,
+        recommend=row.recommend,
+        id=row.id,
+        pair_id=row.pair_id,
+        entered_by=row.entered_by,
+        created_at=row.created_at,
+    )
+
+
+class AssessmentRepository(ReportRepository):
+    """Store and read assessments; a deleted or exported pair takes its assessments along."""
+
+    def add_assessments(
+        self, items: Iterable[tuple[str, AssessmentIn]], entered_by: str, now: dt.datetime | None = None
+    ) -> list[int]:
+        """Store (pair id or prefix, assessment) items in one transaction (all or nothing); their row ids."""
+        todo = list(items)
+        stamp = now or utcnow()
+
+        def run(s: DbSession) -> list[int]:
+            rows = []
+            for ident, a in todo:
+                row = AssessmentRow(
+                    pair_id=self.resolve_pair_id(s, ident),
+                    side=a.side,
+                    kind=a.kind,
+                    followup_months=a.followup_months,
+                    assessed_on=a.assessed_on,
+                    comfort_json=json.dumps(a.comfort, sort_keys=True),
+                    goals_json=json.dumps({str(k): v for k, v in sorted(a.goals.items())}),
+                    used_at_work=a.used_at_work,
+                    example=a.example,
+                    recommend=a.recommend,
+                    entered_by=entered_by[:254],
+                    created_at=stamp,
+                )
+                s.add(row)
+                rows.append(row)
+            s.flush()
+            return [r.id for r in rows]
+
+        return self.write(run)
+
+    def add_assessment(self, ident: str, a: AssessmentIn, entered_by: str, now: dt.datetime | None = None) -> int:
+        """Store one assessment of the pair; its row id."""
+        return self.add_assessments([(ident, a)], entered_by, now)[0]
+
+    def assessments(self, ident: str) -> list[Assessment]:
+        """Every assessment of the pair, oldest first."""
+
+        def run(s: DbSession) -> list[Assessment]:
+            pid = self.resolve_pair_id(s, ident)
+            rows = s.scalars(select(AssessmentRow).where(AssessmentRow.pair_id == pid).order_by(AssessmentRow.id))
+            return [_assessment(r) for r in rows]
+
+        return self.read(run)
+
+    def all_assessments(self, pair_ids: Iterable[str] | None = None) -> dict[str, list[Assessment]]:
+        """Assessments per pair id, oldest first (every pair, or only `pair_ids`), in one query."""
+        wanted = None if pair_ids is None else set(pair_ids)
+
+        def run(s: DbSession) -> dict[str, list[Assessment]]:
+            out: dict[str, list[Assessment]] = {}
+            for row in s.scalars(select(AssessmentRow).order_by(AssessmentRow.id)):
+                if wanted is None or row.pair_id in wanted:
+                    out.setdefault(row.pair_id, []).append(_assessment(row))
+            return out
+
+        return self.read(run)
+
+    def delete_pair(self, ident: str) -> tuple[str, dict[str, int]]:
+        """Remove the pair's assessments, then every other row of the pair."""
+
+        def run(s: DbSession) -> tuple[str, int]:
+            pid = self.resolve_pair_id(s, ident)
+            res = s.execute(delete(AssessmentRow).where(AssessmentRow.pair_id == pid))
+            return pid, int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+        pid, gone = self.write(run)
+        pid, counts = super().delete_pair(pid)
+        return pid, {**counts, "assessments": gone}
+
+    def export_pair(self, ident: str) -> dict[str, Any]:
+        """All of the pair's data, with its assessments."""
+        data = super().export_pair(ident)
+        data["assessments"] = [
+            {
+                "side": a.side,
+                "kind": a.kind,
+                "followup_months": a.followup_months,
+                "date": a.assessed_on.isoformat(),
+                "comfort": a.comfort,
+                "goals": {str(k): v for k, v in a.goals.items()},
+                "used_at_work": a.used_at_work,
+                "example": a.example,
+                "recommend": a.recommend,
+                "entered_by": a.entered_by,
+                "created_at": a.created_at.isoformat(timespec="seconds") + "Z",
+            }
+            for a in self.assessments(data["id"])
+        ]
+        return data
