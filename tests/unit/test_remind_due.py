@@ -138,7 +138,9 @@ def test_html_escapes_plan_text_and_carries_no_tracking() -> None:
 def test_assessment_mail_names_the_goals_and_the_link() -> None:
     plan = make_plan()
     item = DueItem("closing", dt.date(2026, 2, 24))
-    mail = assessment_mail("k", "Priya", "p@example.org", "mentor", plan, item, dt.date(2026, 2, 23), "https://coach.example.org")
+    mail = assessment_mail(
+        "k", "Priya", "p@example.org", "mentor", plan, item, dt.date(2026, 2, 23), "https://coach.example.org"
+    )
     assert "closing assessment" in mail.subject
     assert "Goal 1: draft board reports with AI" in mail.text
     assert '<a href="https://coach.example.org">' in mail.html
