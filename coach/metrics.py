@@ -1,6 +1,7 @@
 """Program metrics (SPEC.md section 7): per pair and for the program, as JSON, a table or HTML with charts.
 
 Pure computation over facts the store reads (coach.store.Store.report_facts); no database here.
+Outcomes and health (SPEC.md section 11) come from `coach.outcomes`.
 A session's state is its latest record: held, cancelled or moved (moved = rescheduled, still to come).
 """
 
@@ -9,7 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from coach import outcomes
+
+if TYPE_CHECKING:
+    from coach.assessments import Assessment
 
 #: Days between sessions per cadence; a pair is stalled after twice this with no held session.
 CADENCE_DAYS = {"weekly": 7, "biweekly": 14, "monthly": 30}
@@ -36,6 +42,10 @@ class PairFacts:
     records: list[tuple[int, int, str, dt.date]] = field(default_factory=list)
     #: (feedback id, session number, side, rating 1-5).
     feedback: list[tuple[int, int, str, int]] = field(default_factory=list)
+    #: Both sides' assessments (coach.assessments.Assessment), oldest first.
+    assessments: list[Assessment] = field(default_factory=list)
+    #: Each side's latest answer to "is this pair a good fit?".
+    fit: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,6 +133,7 @@ def _pair_metrics(f: PairFacts, today: dt.date, months: dict[str, _Month]) -> di
         "cadence": f.cadence,
         "plan_version": f.plan_version,
         "trend": [own[k].row(k) for k in sorted(own)],
+        "outcomes": outcomes.pair_outcomes(f, today),
     }
 
 
@@ -155,6 +166,7 @@ def build_report(facts: list[PairFacts], today: dt.date | None = None) -> dict[s
         "goals_total": goals_total,
         "goals_covered_rate": _rate(goals_covered, goals_total),
         "trend": [months[k].row(k) for k in sorted(months)],
+        "outcomes": outcomes.program_outcomes([p["outcomes"] for p in pairs]),
     }
     return {"pairs": pairs, "program": program}
 

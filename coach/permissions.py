@@ -65,3 +65,22 @@ def require_admin(account: Account | None, what: str = "this") -> None:
     """Raise Denied unless `account` is an admin."""
     if not (account is not None and account.is_admin):
         raise Denied(f"only an admin may use {what}")
+
+
+def side_for_assessment(account: Account, pair_id: str, side: str | None) -> str:
+    """The side an assessment is stored as.
+
+    A participant assesses their own side only (naming the other side is Denied). An admin with
+    no side in the pair enters a participant's answers (e.g. from paper) and must name the side.
+    """
+    require_pair(account, pair_id)
+    own = account.pairs.get(pair_id)
+    if own is not None:
+        if side is not None and side != own:
+            raise Denied(f"you assess your own side ({own}) of the pair")
+        return own
+    if side is None:
+        from coach.errors import InputError
+
+        raise InputError("body", "side", "mentor or mentee: an admin names whose answers these are")
+    return side

@@ -1,6 +1,6 @@
 """The JSON API of SPEC.md section 10, served under `/api/v1` on the app's own port.
 
-`create_api()` builds a FastAPI application (one router per resource: `pairs`, `report`) that
+`create_api()` builds a FastAPI application (one router per resource: `pairs`, `assessments`, `report`) that
 `ui/app.py` mounts at `/api/v1` on the FastAPI app Gradio runs on; its OpenAPI page is then
 `/api/v1/docs`. Every route authenticates with `Authorization: Bearer TOKEN` (`auth`) and asks
 `coach.permissions` what the caller may see and do. Nothing is imported until `create_api` runs.
@@ -29,7 +29,7 @@ def create_api(store: Callable[[], Store] | None = None) -> FastAPI:
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
 
-    from coach.api import pairs, report
+    from coach.api import assessments, pairs, report
     from coach.api.auth import STORE_KEY, default_store
     from coach.errors import InputError
     from coach.permissions import Denied, NotVisible
@@ -58,5 +58,6 @@ def create_api(store: Callable[[], Store] | None = None) -> FastAPI:
         return JSONResponse({"detail": [{"loc": ["body", exc.field], "msg": exc.expected}]}, status_code=422)
 
     app.include_router(pairs.router)
+    app.include_router(assessments.router)
     app.include_router(report.router)
     return app

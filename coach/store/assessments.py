@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Session as DbSession
 from coach.assessments import Assessment, AssessmentIn
 from coach.store.reports import ReportRepository
 from coach.store.schema import Base, utcnow
+
+if TYPE_CHECKING:
+    from coach.metrics import PairFacts
 
 
 class AssessmentRow(Base):
@@ -131,6 +135,23 @@ class AssessmentRepository(ReportRepository):
             return out
 
         return self.read(run)
+
+    def report_facts(self, cohort: str | None = None) -> list[PairFacts]:
+        """The report's facts with each pair's assessments and latest fit answers (two more queries)."""
+        from coach.store.matches import FitAnswerRow
+
+        facts = super().report_facts(cohort)
+        found = self.all_assessments({f.id for f in facts})
+
+        def run(s: DbSession) -> dict[str, dict[str, str]]:
+            fit: dict[str, dict[str, str]] = {}
+            q = select(FitAnswerRow.pair_id, FitAnswerRow.side, FitAnswerRow.answer).order_by(FitAnswerRow.id)
+            for pid, side, answer in s.execute(q):
+                fit.setdefault(pid, {})[side] = answer
+            return fit
+
+        fits = self.read(run)
+        return [replace(f, assessments=found.get(f.id, []), fit=fits.get(f.id, {})) for f in facts]
 
     def delete_pair(self, ident: str) -> tuple[str, dict[str, int]]:
         """Remove the pair's assessments, then every other row of the pair."""

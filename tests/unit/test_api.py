@@ -70,6 +70,7 @@ def test_without_a_valid_token_every_route_is_401(world: World) -> None:
         ("get", f"{P}/pairs/{world.a}/plan", None),
         ("post", f"{P}/pairs/{world.a}/sessions/1", HELD),
         ("post", f"{P}/pairs/{world.a}/sessions/1", {"status": "nonsense"}),  # auth comes before the body
+        ("post", f"{P}/pairs/{world.a}/assessments", {"kind": "baseline", "comfort": {"generative-ai": 2}}),
         ("get", f"{P}/report", None),
     ]
     for method, path, body in routes:
@@ -179,7 +180,13 @@ def test_admin_reads_are_audited_participant_reads_are_not(world: World) -> None
 def test_openapi_page_lists_every_route(world: World) -> None:
     assert world.client.get(f"{P}/docs").status_code == 200
     spec = world.client.get(f"{P}/openapi.json").json()
-    assert set(spec["paths"]) == {"/pairs", "/pairs/{pair_id}/plan", "/pairs/{pair_id}/sessions/{number}", "/report"}
+    assert set(spec["paths"]) == {
+        "/pairs",
+        "/pairs/{pair_id}/plan",
+        "/pairs/{pair_id}/sessions/{number}",
+        "/pairs/{pair_id}/assessments",
+        "/report",
+    }
 
 
 def test_launched_app_serves_the_api_on_its_own_port() -> None:
