@@ -162,6 +162,12 @@ class Outbox:
         self._smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> Outbox:
+        return self.connect()
+
+    def connect(self) -> Outbox:
+        """Connect (TLS and sign-in as the URL says) unless connected; MailUnreachable when that fails."""
+        if self._smtp is not None:
+            return self
         s = self.server
         try:
             if s.scheme == "smtps":
@@ -204,6 +210,11 @@ class Outbox:
             )
             raise MailRefused(f"the mail server refused the recipient ({causes})") from None
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            if exc.smtp_code == 421:  # the server is going away: smtplib has closed the connection
+                self._smtp = None
+                raise MailUnreachable(
+                    f"the mail server {self.server.safe_url()} closed the connection: {_cause(exc)}"
+                ) from None
             raise MailRefused(f"the mail server refused the message: {_cause(exc)}") from None
         except (OSError, smtplib.SMTPException) as exc:
             self._smtp = None
@@ -214,6 +225,10 @@ class Outbox:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Say goodbye to the server (or just drop the connection if it has gone)."""
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return

@@ -1,15 +1,14 @@
 """Reminders by e-mail: each participant's session briefing two days ahead and the assessments that fall due.
 
-Who is due what is worked out from the pair's latest plan and its session record (`due_items`):
+Who is due what comes from the pair's latest plan, its session record and its assessments:
 
 - a briefing for each session neither held nor cancelled, one or two days before its date (a
   moved session at its new date): the plan's own words (title, objectives, what to prepare,
-  agenda, questions);
-- the baseline assessment in the seven days up to session 1;
-- the closing assessment from the day after the last session, and follow-ups 3, 12 and 24 months
-  after it, each for 30 days (the last session is the latest one not cancelled, at the date it
-  was held or moved to). These due dates are computed here: the assessments module has no
-  due-date function yet. A side that has already filled in that assessment is not reminded.
+  agenda, questions), to both sides (`briefings_due`);
+- the assessments a side has not filled in yet, as the report counts them
+  (`coach.outcomes.due_assessments`): the baseline until session 1 is held, the closing one once
+  every planned session is held or cancelled, follow-ups 3, 12 and 24 months after the last held
+  session (`assessments_due`).
 
 Every message has a key (`briefing:PAIR:N:SIDE:DATE`, `assessment:PAIR:SLOT:SIDE`) recorded in
 `reminders_sent` only after the SMTP server accepted it, so no message goes out twice and one the
@@ -32,37 +31,27 @@ if TYPE_CHECKING:
     from email.headerregistry import Address
 
     from coach.mail import SmtpServer
+    from coach.metrics import PairFacts
     from coach.models import Plan, Session
 
 #: A session's briefing goes out this many days ahead (or one day, when a run was missed).
 BRIEFING_DAYS = 2
-#: The baseline is asked for in this many days before session 1.
-BASELINE_LEAD = dt.timedelta(days=7)
-#: The closing and follow-up assessments are reminded for this long after they fall due.
-REMIND_FOR = dt.timedelta(days=30)
-FOLLOWUP_MONTHS = (3, 12, 24)
 HELD, CANCELLED = "held", "cancelled"
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later (the month's last day when it is shorter)."""
-    import calendar
-
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+SIDES = ("mentor", "mentee")
 
 
 @dataclass(frozen=True)
 class DueItem:
-    """One thing a pair is due on a date: a session's briefing, or an assessment."""
+    """One thing due on a date: a session's briefing (to both sides), or one side's assessment."""
 
     #: "briefing", "baseline", "closing" or "followup".
     kind: str
-    #: The session's date (briefing) or the date the assessment falls due.
+    #: The session's date (briefing) or the date the assessment fell due.
     date: dt.date
     session: int | None = None
     months: int | None = None
+    #: The side an assessment is asked of; None for a briefing (both sides).
+    side: str | None = None
 
     @property
     def slot(self) -> str:
@@ -79,45 +68,43 @@ class DueItem:
 def session_dates(plan: Plan, record: dict[int, Any]) -> dict[int, tuple[dt.date, str]]:
     """Each session's (date, status) as it stands; cancelled sessions are left out.
 
-    `record` maps a session number to its latest record (anything with `.status` and `.date`, or a
-    status string): held and moved sessions take the record's date, the rest the plan's.
+    `record` maps a session number to its latest record (anything with `.status` and `.date`):
+    held and moved sessions take the record's date, the rest the plan's.
     """
     out: dict[int, tuple[dt.date, str]] = {}
     for s in plan.sessions:
         rec = record.get(s.number)
-        status = rec if isinstance(rec, str) or rec is None else rec.status
+        status = rec.status if rec is not None else "planned"
         if status == CANCELLED:
             continue
-        day = rec.date if status in (HELD, "moved") and not isinstance(rec, str) and rec is not None else s.date
-        out[s.number] = (day, status or "planned")
+        out[s.number] = (rec.date if rec is not None and status in (HELD, "moved") else s.date, status)
     return out
 
 
-def assessment_schedule(plan: Plan, record: dict[int, Any]) -> list[DueItem]:
-    """Each assessment with the date it falls due: baseline at session 1, closing and follow-ups after the last."""
-    dates = session_dates(plan, record)
-    if not dates:
-        return []
-    first = dates[min(dates)][0] if 1 not in dates else dates[1][0]
-    last = max(day for day, _ in dates.values())
-    items = [DueItem("baseline", first), DueItem("closing", last + dt.timedelta(days=1))]
-    items += [DueItem("followup", add_months(last, m), months=m) for m in FOLLOWUP_MONTHS]
-    return items
+def briefings_due(plan: Plan, record: dict[int, Any], today: dt.date) -> list[DueItem]:
+    """Briefings due on `today`: sessions not held or cancelled, one or two days ahead."""
+    return [
+        DueItem("briefing", day, session=number)
+        for number, (day, status) in sorted(session_dates(plan, record).items())
+        if status != HELD and 0 < (day - today).days <= BRIEFING_DAYS
+    ]
 
 
-def due_items(plan: Plan, record: dict[int, Any], today: dt.date) -> list[DueItem]:
-    """What the pair is due on `today`: briefings for sessions one or two days ahead, and assessments in their window."""
-    out: list[DueItem] = []
-    for number, (day, status) in sorted(session_dates(plan, record).items()):
-        if status != HELD and 0 < (day - today).days <= BRIEFING_DAYS:
-            out.append(DueItem("briefing", day, session=number))
-    for item in assessment_schedule(plan, record):
-        start, end = (
-            (item.date - BASELINE_LEAD, item.date) if item.kind == "baseline" else (item.date, item.date + REMIND_FOR)
-        )
-        if start <= today <= end:
-            out.append(item)
+def assessments_due(facts: PairFacts, today: dt.date) -> list[DueItem]:
+    """Assessments due on `today`, one per side not yet filled in (`coach.outcomes.due_assessments`)."""
+    from coach.outcomes import due_assessments
+
+    out = []
+    for slot, side, since in due_assessments(facts, list(facts.assessments), today):
+        kind, _, rest = slot.partition("-")
+        out.append(DueItem(kind, since, months=int(rest.rstrip("m")) if rest else None, side=side))
     return out
+
+
+def last_held(record: dict[int, Any]) -> dt.date | None:
+    """The date of the last held session, if any."""
+    held = [r.date for r in record.values() if r.status == HELD]
+    return max(held) if held else None
 
 
 # --------------------------------------------------------------------------- the messages
@@ -195,13 +182,16 @@ _SUBJECT = {
 
 
 def assessment_mail(
-    key: str, name: str, email: str, side: str, plan: Plan, item: DueItem, last: dt.date, link: str = ""
+    key: str, name: str, email: str, plan: Plan, item: DueItem, first: dt.date, last: dt.date | None, link: str = ""
 ) -> Mail:
-    """The message asking one side for the assessment `item`, with the goals it rates."""
+    """The message asking `item.side` for the assessment `item`, with the goals it rates.
+
+    `first` is session 1's date, `last` the last held session's (None before any).
+    """
     words = {
-        "partner": _partner(plan, side),
-        "date": f"{item.date:%A %d %B %Y}",
-        "last": f"{last:%d %B %Y}",
+        "partner": _partner(plan, item.side or "mentee"),
+        "date": f"{first:%A %d %B %Y}",
+        "last": f"{last or first:%d %B %Y}",
         "months": item.months,
     }
     intro = [_ASK[item.kind].format(**words)]
@@ -228,20 +218,15 @@ class RemindResult:
     skipped: list[str] = field(default_factory=list)
 
 
-def _filled_in(store: Any, pair_id: str) -> set[tuple[str, str]]:
-    """(slot, side) of the assessments the pair has filled in (none when the store keeps no assessments)."""
-    reader = getattr(store, "assessments", None)
-    if reader is None:
-        return set()
-    return {(a.slot, a.side) for a in reader(pair_id)}
-
-
 def due_mail(store: Any, today: dt.date, link: str = "") -> tuple[list[Mail], list[str]]:
     """Every message due on `today` to the accounts linked to pairs (sent or not), and the pairs skipped."""
     people: dict[str, list[tuple[str, str, str]]] = {}
     for account in store.accounts():
         for pair_id, side in account.pairs.items():
             people.setdefault(pair_id, []).append((account.email, account.name, side))
+    if not people:
+        return [], []
+    facts = {f.id: f for f in store.report_facts()}
     mails: list[Mail] = []
     skipped: list[str] = []
     for pair_id in sorted(people):
@@ -251,20 +236,19 @@ def due_mail(store: Any, today: dt.date, link: str = "") -> tuple[list[Mail], li
             continue
         plan = version.plan
         record = store.session_status(pair_id)
-        items = due_items(plan, record, today)
+        items = briefings_due(plan, record, today) + assessments_due(facts[pair_id], today)
         if not items:
             continue
         by_number = {s.number: s for s in plan.sessions}
         dates = session_dates(plan, record)
-        last = max(day for day, _ in dates.values()) if dates else plan.sessions[-1].date
-        done = _filled_in(store, pair_id) if any(i.kind != "briefing" for i in items) else set()
+        first = dates[min(dates)][0] if dates else plan.sessions[0].date
         for email, name, side in sorted(people[pair_id], key=lambda p: (p[2], p[0])):
             for item in items:
                 key = item.key(pair_id, side)
                 if item.kind == "briefing" and item.session is not None:
                     mails.append(briefing_mail(key, name, email, side, plan, by_number[item.session], item.date, link))
-                elif (item.slot, side) not in done:
-                    mails.append(assessment_mail(key, name, email, side, plan, item, last, link))
+                elif item.side == side:
+                    mails.append(assessment_mail(key, name, email, plan, item, first, last_held(record), link))
     return mails, skipped
 
 
@@ -341,7 +325,12 @@ def send_reminders(
         mails, result = pending_mail(store, today, link)
         if not mails:
             return result
-        with Outbox(server) as box:
+        box = Outbox(server)
+        try:
+            box.connect()
+        except MailUnreachable as exc:
+            raise MailUnreachable(f"{exc}; nothing sent, {len(mails)} message(s) wait for the next run") from None
+        with box:
             for mail in mails:
                 try:
                     box.send(build_message(mail, sender))

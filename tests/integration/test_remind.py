@@ -61,6 +61,8 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.refuse: set[str] = set()
+        #: Answer the message after this many accepted with "421" (the server going away), once.
+        self.drop_after: int | None = None
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse:
@@ -69,6 +71,9 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.drop_after is not None and len(self.messages) >= self.drop_after:
+            self.drop_after = None
+            return "421 4.3.2 shutting down"
         msg = email.message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(msg, EmailMessage)
         self.messages.append((list(envelope.rcpt_tos), msg))
@@ -289,6 +294,7 @@ def test_unreachable_server_is_a_clear_error_that_loses_nothing(smtp: Server, pr
     down = remind("--today", TODAY)  # nothing listens on the port yet
     assert down.exit_code == 1
     assert f"cannot reach the mail server smtp://127.0.0.1:{smtp.port}" in down.stderr
+    assert "nothing sent, 8 message(s) wait for the next run" in down.stderr
     assert "Traceback" not in down.output
     assert recorded(store) == []
 
@@ -297,6 +303,23 @@ def test_unreachable_server_is_a_clear_error_that_loses_nothing(smtp: Server, pr
     assert up.exit_code == 0, up.output
     check_arrivals(smtp.inbox, expect_baseline=set(PEOPLE))
     assert len(recorded(store)) == 8
+
+
+def test_a_server_lost_midway_keeps_what_was_sent_and_sends_the_rest_later(smtp: Server, program: Any) -> None:
+    store, _ids = program
+    smtp.inbox.drop_after = 3
+    smtp.start()
+    first = remind("--today", TODAY)
+    assert first.exit_code == 1
+    assert f"the mail server smtp://127.0.0.1:{smtp.port} closed the connection: 421" in first.stderr
+    assert "3 sent and recorded, 5 not sent (run again to send them)" in first.stderr
+    assert first.stdout.count("sent to ") == 3
+    assert len(smtp.inbox.messages) == 3 and len(recorded(store)) == 3
+
+    second = remind("--today", TODAY)
+    assert second.exit_code == 0, second.output
+    assert "5 message(s) sent" in second.stdout
+    check_arrivals(smtp.inbox, expect_baseline=set(PEOPLE))
 
 
 def test_a_refused_recipient_is_reported_and_sent_on_the_next_run(smtp: Server, program: Any) -> None:

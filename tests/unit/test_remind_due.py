@@ -9,10 +9,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from coach.assessments import Assessment
 from coach.errors import InputError
 from coach.mail import Mail, build_message, parse_smtp_url, sender_from_env
+from coach.metrics import PairFacts
 from coach.models import AgendaItem, Citation, DiscussionPrompt, PersonRef, Plan, PlanTopic, Session
-from coach.remind import DueItem, add_months, assessment_mail, briefing_mail, due_items
+from coach.remind import DueItem, assessment_mail, assessments_due, briefing_mail, briefings_due
 
 START = dt.date(2026, 1, 12)  # sessions on 12 Jan, 26 Jan, 9 Feb, 23 Feb 2026
 
@@ -52,59 +54,92 @@ def rec(status: str, day: str) -> SimpleNamespace:
     return SimpleNamespace(status=status, date=dt.date.fromisoformat(day))
 
 
-def due(today: str, record: dict[int, SimpleNamespace] | None = None) -> list[str]:
-    items = due_items(make_plan(), record or {}, dt.date.fromisoformat(today))
-    return [f"{i.kind} {i.session or i.months or ''}".strip() + f" {i.date.isoformat()}" for i in items]
+def held(*numbers: int) -> dict[int, SimpleNamespace]:
+    """Sessions held on their planned dates."""
+    plan = make_plan()
+    return {n: rec("held", plan.sessions[n - 1].date.isoformat()) for n in numbers}
+
+
+def due(
+    today: str, record: dict[int, SimpleNamespace] | None = None, done: list[Assessment] | None = None
+) -> list[str]:
+    """What pair p1 is due on `today`, as "kind [session|months] [side] date"."""
+    record = record or {}
+    facts = PairFacts(
+        id="p1",
+        mentor="Priya Shah",
+        mentee="Robert Klein",
+        cohort=None,
+        sessions_planned=4,
+        cadence="biweekly",
+        start=START,
+        goals_total=2,
+        records=[(i, n, r.status, r.date) for i, (n, r) in enumerate(sorted(record.items()))],
+        assessments=done or [],
+    )
+    day = dt.date.fromisoformat(today)
+    items = briefings_due(make_plan(), record, day) + assessments_due(facts, day)
+    return [" ".join(str(x) for x in (i.kind, i.session or i.months, i.side, i.date.isoformat()) if x) for i in items]
+
+
+def filled(side: str, kind: str, on: str, months: int | None = None) -> Assessment:
+    return Assessment(
+        side=side,
+        kind=kind,
+        followup_months=months,
+        assessed_on=dt.date.fromisoformat(on),
+        comfort={"generative-ai": 3},
+    )
+
+
+BASELINE = ["baseline mentor 2026-01-05", "baseline mentee 2026-01-05"]
 
 
 @pytest.mark.parametrize(
     ("today", "expected"),
     [
-        ("2026-01-04", []),
-        ("2026-01-05", ["baseline 2026-01-12"]),  # seven days before session 1
-        ("2026-01-10", ["briefing 1 2026-01-12", "baseline 2026-01-12"]),  # two days ahead
-        ("2026-01-11", ["briefing 1 2026-01-12", "baseline 2026-01-12"]),  # one day ahead (a missed run)
-        ("2026-01-12", ["baseline 2026-01-12"]),  # the day itself: too late for a briefing
-        ("2026-01-13", []),
-        ("2026-01-23", []),  # three days ahead of session 2
-        ("2026-01-24", ["briefing 2 2026-01-26"]),
-        ("2026-02-23", []),  # the last session
-        ("2026-02-24", ["closing 2026-02-24"]),  # the day after it
-        ("2026-03-26", ["closing 2026-02-24"]),  # 30 days on
-        ("2026-03-27", []),
-        ("2026-05-23", ["followup 3 2026-05-23"]),
-        ("2027-02-23", ["followup 12 2027-02-23"]),
-        ("2028-03-24", ["followup 24 2028-02-23"]),
-        ("2028-03-25", []),
+        # The baseline is due from the first run before session 1 is held, for both sides.
+        ("2026-01-05", BASELINE),
+        ("2026-01-09", ["baseline mentor 2026-01-09", "baseline mentee 2026-01-09"]),  # three days ahead: no briefing
+        ("2026-01-10", ["briefing 1 2026-01-12", "baseline mentor 2026-01-10", "baseline mentee 2026-01-10"]),
+        ("2026-01-11", ["briefing 1 2026-01-12", "baseline mentor 2026-01-11", "baseline mentee 2026-01-11"]),
+        ("2026-01-12", ["baseline mentor 2026-01-12", "baseline mentee 2026-01-12"]),  # the day itself: no briefing
     ],
 )
-def test_who_is_due_what_on_a_date(today: str, expected: list[str]) -> None:
+def test_who_is_due_what_before_the_first_session(today: str, expected: list[str]) -> None:
+    # The baseline's date is the day it is asked from (the start, or today when earlier).
     assert due(today) == expected
 
 
-def test_the_record_moves_and_cancels_sessions() -> None:
-    # Session 2 cancelled: no briefing for it.
-    assert due("2026-01-24", {2: rec("cancelled", "2026-01-26")}) == []
-    # Session 3 moved from 9 to 20 February: briefed before the new date, not the old one.
-    moved = {3: rec("moved", "2026-02-20")}
+def test_briefings_follow_the_record() -> None:
+    everyone_in = [filled("mentor", "baseline", "2026-01-05"), filled("mentee", "baseline", "2026-01-06")]
+    assert due("2026-01-10", done=everyone_in) == ["briefing 1 2026-01-12"]  # baselines filled in: not asked
+    assert due("2026-01-23", held(1)) == []  # three days ahead of session 2
+    assert due("2026-01-24", held(1)) == ["briefing 2 2026-01-26"]
+    assert due("2026-01-24", {**held(1), 2: rec("cancelled", "2026-01-20")}) == []  # cancelled: no briefing
+    moved = {**held(1, 2), 3: rec("moved", "2026-02-20")}  # from 9 to 20 February
     assert due("2026-02-07", moved) == []
     assert due("2026-02-18", moved) == ["briefing 3 2026-02-20"]
-    # Session 1 held early: no briefing for the held session.
-    assert due("2026-01-10", {1: rec("held", "2026-01-09")}) == []
-    # The last session cancelled: the program ends with session 3, and the follow-ups count from it.
-    last_off = {4: rec("cancelled", "2026-02-23")}
-    assert due("2026-02-10", last_off) == ["closing 2026-02-10"]
-    assert due("2026-05-09", last_off) == ["followup 3 2026-05-09"]
-    # Session 4 moved a week later: the closing assessment moves with it.
-    late = {4: rec("moved", "2026-03-02")}
-    assert due("2026-02-24", late) == []
-    assert due("2026-03-03", late) == ["closing 2026-03-03"]
+    assert due("2026-01-10", {1: rec("held", "2026-01-09")}) == []  # held early: no briefing, no baseline
 
 
-def test_add_months_keeps_the_day_or_the_month_end() -> None:
-    assert add_months(dt.date(2026, 2, 23), 3) == dt.date(2026, 5, 23)
-    assert add_months(dt.date(2026, 11, 30), 3) == dt.date(2027, 2, 28)
-    assert add_months(dt.date(2026, 1, 31), 24) == dt.date(2028, 1, 31)
+def test_closing_and_follow_ups_after_the_last_held_session() -> None:
+    record = held(1, 2, 3, 4)  # the last on 23 February 2026
+    assert due("2026-02-22", held(1, 2, 3)) == ["briefing 4 2026-02-23"]
+    assert due("2026-02-24", record) == ["closing mentor 2026-02-23", "closing mentee 2026-02-23"]
+    closed = [filled("mentor", "closing", "2026-02-25"), filled("mentee", "closing", "2026-02-26")]
+    assert due("2026-03-01", record, closed) == []
+    assert due("2026-05-23", record, closed) == ["followup 3 mentor 2026-05-23", "followup 3 mentee 2026-05-23"]
+    answered = [*closed, filled("mentee", "followup", "2026-05-25", 3)]
+    assert due("2026-05-26", record, answered) == ["followup 3 mentor 2026-05-23"]
+    # A clock moved two years on: every follow-up not answered is due.
+    assert due("2028-02-23", record, answered) == [
+        "followup 3 mentor 2026-05-23",
+        "followup 12 mentor 2027-02-23",
+        "followup 12 mentee 2027-02-23",
+        "followup 24 mentor 2028-02-23",
+        "followup 24 mentee 2028-02-23",
+    ]
 
 
 def test_keys_name_pair_what_and_side() -> None:
@@ -137,14 +172,17 @@ def test_html_escapes_plan_text_and_carries_no_tracking() -> None:
 
 def test_assessment_mail_names_the_goals_and_the_link() -> None:
     plan = make_plan()
-    item = DueItem("closing", dt.date(2026, 2, 24))
-    mail = assessment_mail(
-        "k", "Priya", "p@example.org", "mentor", plan, item, dt.date(2026, 2, 23), "https://coach.example.org"
-    )
-    assert "closing assessment" in mail.subject
+    item = DueItem("closing", dt.date(2026, 2, 23), side="mentor")
+    mail = assessment_mail("k", "Priya", "p@example.org", plan, item, START, dt.date(2026, 2, 23), "https://x.example")
+    assert mail.subject == "Your closing assessment for the mentoring with Robert Klein"
     assert "Goal 1: draft board reports with AI" in mail.text
-    assert '<a href="https://coach.example.org">' in mail.html
-    assert "23 February 2026" in mail.text
+    assert '<a href="https://x.example">' in mail.html
+    assert "Your last session with Robert Klein was on 23 February 2026" in mail.text
+    baseline = DueItem("baseline", dt.date(2026, 1, 5), side="mentee")
+    first = assessment_mail("k", "Robert", "r@example.org", plan, baseline, START, None)
+    assert first.subject == "Before session 1: your baseline assessment (by Monday 12 January 2026)"
+    assert "with Priya Shah on Monday 12 January 2026" in first.text
+    assert "ask your program lead for the form" in first.text and "<a " not in first.html
 
 
 def test_message_headers(monkeypatch: pytest.MonkeyPatch) -> None:
