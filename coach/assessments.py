@@ -11,7 +11,7 @@ or raises `InputError` naming the field.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,3 +200,113 @@ def parse_assessment(
         example=example,
         recommend=recommend,
     )
+
+
+#: Columns of an assessments CSV (`coach assess FILE`); comfort and goals as `key=N;key=N`.
+CSV_COLUMNS = (
+    "pair",
+    "side",
+    "kind",
+    "followup_months",
+    "date",
+    "comfort",
+    "goals",
+    "used_at_work",
+    "example",
+    "recommend",
+)
+CSV_REQUIRED = ("pair", "side", "kind")
+
+
+def _pairs_cell(text: str, where: str, column: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(
+                where, column, f"key=N pairs separated by ';' (e.g. generative-ai=3), got {part.strip()!r}"
+            )
+        if key.strip() in out:
+            raise InputError(where, column, f"each key once, but {key.strip()!r} appears twice")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parse_csv(
+    path: str, goals_of: Callable[[str], tuple[str, int] | None], today: dt.date
+) -> list[tuple[int, str, AssessmentIn]]:
+    """Read and validate an assessments CSV; (line, pair id, assessment) per row, or InputErrors naming every bad cell.
+
+    `goals_of(pair)` gives the stored pair's full id and number of goals, or None for an unknown
+    pair. The file is bounded by coach.limits (rows and bytes) and read before anything is stored.
+    """
+    import csv
+    from pathlib import Path
+
+    from coach.errors import InputErrors
+    from coach.limits import check_csv
+
+    file = Path(path)
+    shown = str(path)
+    if not file.is_file():
+        raise InputError(shown, "", "an assessments CSV file, but it does not exist")
+    check_csv(0, file.stat().st_size, shown)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(shown, "", "a UTF-8 text CSV file") from None
+    lines = text.splitlines(keepends=True)
+    check_csv(len(lines), 0, shown)
+    reader = csv.reader(lines)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise InputError(shown, "line 1", f"a header row with the columns {', '.join(CSV_REQUIRED)}") from None
+    errors: list[InputError] = []
+    for h in header:
+        if h not in CSV_COLUMNS:
+            errors.append(InputError(f"{shown} line 1", h or "(empty)", f"a known column ({', '.join(CSV_COLUMNS)})"))
+        elif header.count(h) > 1:
+            errors.append(InputError(f"{shown} line 1", h, "each column once"))
+    errors += [InputError(f"{shown} line 1", h, "a required column") for h in CSV_REQUIRED if h not in header]
+    if errors:
+        raise InputErrors(errors)
+    rows: list[tuple[int, str, AssessmentIn]] = []
+    line = reader.line_num + 1
+    try:
+        for cells in reader:
+            start, line = line, reader.line_num + 1
+            if not any(c.strip() for c in cells):
+                continue
+            where = f"{shown} line {start}"
+            if len(cells) != len(header):
+                errors.append(InputError(where, "", f"{len(header)} cells like the header, got {len(cells)}"))
+                continue
+            row = {h: c.strip() for h, c in zip(header, cells, strict=True)}
+            try:
+                found = goals_of(row["pair"])
+                if found is None:
+                    raise InputError(where, "pair", f"the id of a stored pair, got {row['pair']!r}")
+                pid, goals_total = found
+                body: dict[str, Any] = {k: v for k, v in row.items() if k not in ("pair", "side") and v != ""}
+                for column in ("comfort", "goals"):
+                    if column in body:
+                        body[column] = _pairs_cell(body[column], where, column)
+                assessment = parse_assessment(
+                    body, side=row["side"].lower(), goals_total=goals_total, today=today, file=where
+                )
+            except InputError as exc:
+                column, _, rest = exc.field.partition(".")
+                detail = f"{rest}: {exc.expected}" if rest else exc.expected
+                errors.append(InputError(where, column, detail))
+                continue
+            rows.append((start, pid, assessment))
+    except csv.Error as exc:
+        errors.append(InputError(f"{shown} line {reader.line_num}", "", f"well-formed CSV ({exc})"))
+    if errors:
+        raise InputErrors(errors)
+    if not rows:
+        raise InputError(shown, "", "at least one assessment row after the header")
+    return rows

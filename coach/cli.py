@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "user": "coach.user_cli:user",
     "audit": "coach.user_cli:audit",
     "remind": "coach.remind_cli:remind",
+    "assess": "coach.assess_cli:assess",
 }
 
 
@@ -95,6 +96,7 @@ LAZY_HELP: dict[str, str] = {
     "match": "Propose the best pairs from a people file, with reasons (SPEC 9); --publish stores them.",
     "user": "Accounts (SPEC 10): add, list, remove, API tokens, invitation and password-reset links.",
     "audit": "The audit log of admin reads, exports and deletions.",
+    "assess": "Import baseline, closing and follow-up assessments from a CSV (all rows or none).",
     "remind": "E-mail session briefings two days ahead and due assessments ($COACH_SMTP_URL), each once.",
 }
 

@@ -1,0 +1,105 @@
+"""`coach assess FILE`: a CSV of paper or survey assessments is stored whole, or exits 2 naming file, line, column."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_store import make_pair
+
+from coach.cli import cli
+
+HEADER = "pair,side,kind,followup_months,date,comfort,goals,used_at_work,example,recommend\n"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def pid() -> str:
+    from coach.config import load_settings
+    from coach.store import open_store
+
+    return open_store(load_settings()).add_pair(make_pair())
+
+
+def stored(pair_id: str) -> list:
+    from coach.config import load_settings
+    from coach.store import open_store
+
+    return open_store(load_settings()).assessments(pair_id)
+
+
+def test_imports_every_row(tmp_path: Path, pid: str) -> None:
+    f = tmp_path / "survey.csv"
+    f.write_text(
+        HEADER + f"{pid},mentee,baseline,,2026-01-05,generative-ai=1;data-literacy=2,1=-1,,,\n"
+        f"{pid},mentee,closing,,2026-03-02,generative-ai=4,1=2;2=0,,,9\n"
+        f'{pid},mentor,followup,3,2026-06-01,,,yes,"used Copilot, weekly",\n'
+    )
+    code, out, err = invoke("assess", str(f), "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["stored"] == 3 and [r["slot"] for r in data["rows"]] == ["baseline", "closing", "followup-3m"]
+    got = stored(pid)
+    assert [(a.side, a.slot) for a in got] == [("mentee", "baseline"), ("mentee", "closing"), ("mentor", "followup-3m")]
+    assert got[0].comfort == {"generative-ai": 1, "data-literacy": 2} and got[1].goals == {1: 2, 2: 0}
+    assert got[1].recommend == 9 and got[2].used_at_work is True and got[2].example == "used Copilot, weekly"
+    assert got[0].entered_by == "csv:survey.csv"
+    code, out, _ = invoke("report", "--format", "json")
+    outcomes = json.loads(out)["pairs"][0]["outcomes"]
+    assert outcomes["comfort_gain"] == {"generative-ai": 3} and outcomes["gas_t"] == 62.4
+
+
+@pytest.mark.parametrize(
+    ("row", "column"),
+    [
+        ("{pid},mentee,baseline,,2026-01-05,generative-ai=7,,,,", "comfort"),
+        ("{pid},mentee,baseline,,2026-01-05,cooking=3,,,,", "comfort"),
+        ("{pid},mentee,baseline,,2026-01-05,generative-ai:3,,,,", "comfort"),
+        ("{pid},mentee,baseline,,2026-01-05,,5=1,,,", "goals"),
+        ("{pid},mentee,baseline,,2026-01-05,,1=-3,,,", "goals"),
+        ("{pid},boss,baseline,,2026-01-05,generative-ai=3,,,,", "side"),
+        ("{pid},mentee,midterm,,2026-01-05,generative-ai=3,,,,", "kind"),
+        ("{pid},mentee,followup,6,2026-01-05,,,yes,,", "followup_months"),
+        ("{pid},mentee,followup,3,2026-01-05,,,maybe,,", "used_at_work"),
+        ("{pid},mentee,closing,,2026-01-05,generative-ai=3,,,,11", "recommend"),
+        ("{pid},mentee,baseline,,5 Jan 2026,generative-ai=3,,,,", "date"),
+        ("nosuchpair,mentee,baseline,,2026-01-05,generative-ai=3,,,,", "pair"),
+    ],
+)
+def test_a_bad_cell_names_file_line_column_and_stores_nothing(tmp_path: Path, pid: str, row: str, column: str) -> None:
+    f = tmp_path / "bad.csv"
+    good = f"{pid},mentee,baseline,,2026-01-05,generative-ai=2,,,,\n"
+    f.write_text(HEADER + good + row.format(pid=pid) + "\n")
+    code, _, err = invoke("assess", str(f))
+    assert code == 2, err
+    assert f"{f} line 3: {column}:" in err
+    assert stored(pid) == []  # the good first row is not stored either
+
+
+def test_bad_files_exit_2(tmp_path: Path, pid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert invoke("assess", str(tmp_path / "missing.csv"))[0] == 2
+    f = tmp_path / "a.csv"
+    f.write_text("pair,side,kind,colour\n")
+    code, _, err = invoke("assess", str(f))
+    assert code == 2 and "line 1: colour" in err
+    f.write_text(HEADER)
+    assert invoke("assess", str(f))[0] == 2  # no rows
+    monkeypatch.setattr("coach.limits.CSV_ROWS", 2)
+    f.write_text(HEADER + f"{pid},mentee,baseline,,2026-01-05,generative-ai=2,,,,\n" * 3)
+    code, _, err = invoke("assess", str(f))
+    assert code == 2 and "at most 2 rows" in err
+    assert stored(pid) == []
+
+
+def test_dry_run_stores_nothing(tmp_path: Path, pid: str) -> None:
+    f = tmp_path / "ok.csv"
+    f.write_text(HEADER + f"{pid},mentor,baseline,,2026-01-05,strategy-context=2,,,,\n")
+    code, out, err = invoke("assess", str(f), "--dry-run")
+    assert code == 0 and "would store 1 assessment" in out, err
+    assert stored(pid) == []
