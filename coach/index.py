@@ -35,6 +35,10 @@ COLLECTION_PREFIX = "coach-cards"
 BATCH = 64
 #: Cards read per write round, and the most passage rows sent to Chroma in one call.
 WRITE_BATCH = 1000
+#: A copy of every passage vector beside the manifest, for indexes of at most MEMORY_ROWS passage rows:
+#: retrieval then ranks them exactly in memory (about a millisecond) instead of querying Chroma.
+VECTORS = "vectors.npz"
+MEMORY_ROWS = 10000
 
 Progress = Callable[[int, int], None]
 #: Organisation document passages by index unit id (coach.documents.passage_index).
@@ -388,6 +392,7 @@ def build_index(
             max_rows = min(WRITE_BATCH, int(client.get_max_batch_size()))
             embedded = 0
             done = 0
+            kept: list[tuple[str, list[float]]] = []  # (row id, vector) for VECTORS
             for startat in range(0, total, WRITE_BATCH):
                 chunk = cards[startat : startat + WRITE_BATCH]
                 todo = [c for c in chunk if unit_id(c) not in reused]
@@ -404,6 +409,10 @@ def build_index(
                     if progress:
                         progress(done + len(chunk) - len(todo) + b + len(part), total)
                 rows = [(c, i, v) for c in chunk for i, v in enumerate(vectors[unit_id(c)])]
+                if len(kept) + len(rows) <= MEMORY_ROWS:
+                    kept += [(f"{unit_id(c)}#{i}", v) for c, i, v in rows]
+                else:
+                    kept = []  # too large to keep in memory: retrieval queries Chroma
                 for r in range(0, len(rows), max_rows):
                     part_rows = rows[r : r + max_rows]
                     col.add(
@@ -415,11 +424,14 @@ def build_index(
                 if progress:
                     progress(done, total)
             build_bm25([unit_text(c) for c in cards], path / "bm25")
+            n_rows = sum(len(unit_chunks(c)) for c in cards)
+            if kept and len(kept) == n_rows:
+                _save_vectors(path / VECTORS, kept)
             manifest = {
                 "embed_model": model,
                 "collection": collection,
                 "order": [unit_id(c) for c in cards],
-                "passages": sum(len(unit_chunks(c)) for c in cards),
+                "passages": n_rows,
                 "domains": [c.domain if not isinstance(c, tuple) else "" for c in cards],
                 "documents": len(docs),
                 "hashes": hashes,
@@ -446,6 +458,25 @@ def build_index(
             seconds=time.perf_counter() - start,
             generation=name,
         )
+
+
+def _save_vectors(path: Path, rows: list[tuple[str, list[float]]]) -> None:
+    """Write the passage vectors (row ids and float32 vectors) for exact in-memory search."""
+    import numpy as np
+
+    with open(path, "wb") as fh:
+        np.savez(fh, ids=np.array([r for r, _ in rows]), vectors=np.asarray([v for _, v in rows], dtype=np.float32))
+
+
+def load_vectors(gen: Generation) -> tuple[list[str], Any] | None:
+    """A generation's passage row ids and vectors (VECTORS), or None when it has none (older or large)."""
+    import numpy as np
+
+    try:
+        with np.load(gen.path / VECTORS, allow_pickle=False) as data:
+            return [str(i) for i in data["ids"]], np.asarray(data["vectors"], dtype=np.float32)
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def _usable(settings: Settings, gen: Generation) -> bool:

@@ -16,6 +16,7 @@ from coach.index import (
     current_generation,
     is_fresh,
     load_bm25,
+    load_vectors,
     open_collection,
     tokenize,
 )
@@ -35,10 +36,6 @@ DEPTH = 50
 SQLITE_ROWS = 20000
 #: Query embeddings kept per retriever (a few MB at most).
 QUERY_CACHE = 4096
-#: Index size (passage rows) up to which dense search runs exactly, in memory, instead of through Chroma:
-#: 10,000 rows of 384 floats are 15 MB and one matrix product over them takes about a millisecond,
-#: where a Chroma query costs several (and much more on a busy machine). Larger indexes query Chroma.
-MEMORY_ROWS = 10000
 
 
 @dataclass(frozen=True)
@@ -181,22 +178,25 @@ class Retriever:
         return out
 
     def _vectors(self) -> tuple[Any, Any] | tuple[()]:
-        """The index's passage vectors and their units' positions, read from Chroma once (small indexes only)."""
+        """The index's passage vectors (unit length) and their units' positions, or () to query Chroma.
+
+        Index builds keep a copy of the vectors beside the manifest when there are at most
+        `coach.index.MEMORY_ROWS` passage rows (10,000 rows of 384 floats are 15 MB): ranking them all
+        with one matrix product takes about a millisecond, where a Chroma query takes several, and many
+        more on a busy machine. Older and larger generations query Chroma.
+        """
         if self._matrix is None:
             self._matrix = ()
-            if self.passages <= MEMORY_ROWS:
+            found = load_vectors(self.gen)
+            if found is not None:
                 import numpy as np
 
-                try:
-                    got = self._collection.get(include=["embeddings"])
-                    units = np.array([self.position.get(i.rsplit("#", 1)[0], -1) for i in got["ids"]], dtype=np.int64)
-                    rows = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(units), -1)
-                    keep = units >= 0
-                    rows = rows[keep] / np.clip(np.linalg.norm(rows[keep], axis=1, keepdims=True), 1e-12, None)
-                    if len(rows):
-                        self._matrix = (rows, units[keep])
-                except Exception:  # anything odd about the store: query Chroma as before
-                    self._matrix = ()
+                ids, rows = found
+                units = np.array([self.position.get(i.rsplit("#", 1)[0], -1) for i in ids], dtype=np.int64)
+                keep = units >= 0
+                if len(ids) == self.passages and keep.all() and len(rows) == len(ids):
+                    rows = rows / np.clip(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12, None)
+                    self._matrix = (rows, units)
         return self._matrix
 
     def _exact_rankings(
