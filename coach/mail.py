@@ -138,11 +138,14 @@ def build_message(mail: Mail, sender: Address, now: dt.datetime | None = None) -
 
 
 def write_eml(folder: Path, name: str, msg: EmailMessage) -> Path:
-    """Write `msg` as `folder/name.eml` (the folder is created); returns the path."""
+    """Write `msg` as `folder/name.eml`, readable by its owner only (it names people); returns the path."""
     folder.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")[:120] or "message"
     path = folder / f"{safe}.eml"
-    path.write_bytes(msg.as_bytes())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(msg.as_bytes())
+    path.chmod(0o600)
     return path
 
 

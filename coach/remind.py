@@ -124,7 +124,7 @@ def _render(greeting: str, intro: list[str], sections: list[tuple[str, list[str]
     if link:
         text += [f"Open Mentor Coach: {link}", ""]
         body.append(f'<p>Open Mentor Coach: <a href="{html.escape(link, quote=True)}">{html.escape(link)}</a></p>')
-    text += ["--", foot, ""]
+    text += ["-- ", foot, ""]  # the signature separator mail readers know
     body.append(f'<p style="color:#666;font-size:small">{html.escape(foot)}</p>')
     page = '<!DOCTYPE html>\n<html><body style="font-family:sans-serif;line-height:1.4">\n'
     return "\n".join(text), page + "\n".join(body) + "\n</body></html>\n"

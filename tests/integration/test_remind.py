@@ -278,6 +278,7 @@ def test_dry_run_writes_eml_files_and_sends_nothing(smtp: Server, program: Any, 
     assert result.exit_code == 0, result.output
     files = sorted(out.glob("*.eml"))
     assert len(files) == 8 and "none sent" in result.stdout
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o600}  # they name people
     assert smtp.inbox.messages == [] and recorded(store) == []
     msgs = [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
     assert sorted(m["To"].addresses[0].addr_spec for m in msgs) == sorted([*PEOPLE, *PEOPLE])
