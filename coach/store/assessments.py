@@ -57,21 +57,40 @@ class AssessmentRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
-def _assessment(row: AssessmentRow) -> Assessment:
+#: The columns read back, in the order `_assessment` takes them (plain rows: no ORM objects to build).
+_COLUMNS = (
+    AssessmentRow.side,
+    AssessmentRow.kind,
+    AssessmentRow.followup_months,
+    AssessmentRow.assessed_on,
+    AssessmentRow.comfort_json,
+    AssessmentRow.goals_json,
+    AssessmentRow.used_at_work,
+    AssessmentRow.example,
+    AssessmentRow.recommend,
+    AssessmentRow.id,
+    AssessmentRow.pair_id,
+    AssessmentRow.entered_by,
+    AssessmentRow.created_at,
+)
+
+
+def _assessment(row: Any) -> Assessment:
+    side, kind, months, on, comfort, goals, used, example, recommend, rid, pid, by, created = row
     return Assessment(
-        side=row.side,
-        kind=row.kind,
-        followup_months=row.followup_months,
-        assessed_on=row.assessed_on,
-        comfort={str(k): int(v) for k, v in json.loads(row.comfort_json).items()},
-        goals={int(k): int(v) for k, v in json.loads(row.goals_json).items()},
-        used_at_work=row.used_at_work,
-        example=row.example,
-        recommend=row.recommend,
-        id=row.id,
-        pair_id=row.pair_id,
-        entered_by=row.entered_by,
-        created_at=row.created_at,
+        side=side,
+        kind=kind,
+        followup_months=months,
+        assessed_on=on,
+        comfort=json.loads(comfort),
+        goals={int(k): v for k, v in json.loads(goals).items()},
+        used_at_work=used,
+        example=example,
+        recommend=recommend,
+        id=rid,
+        pair_id=pid,
+        entered_by=by,
+        created_at=created,
     )
 
 
@@ -118,7 +137,7 @@ class AssessmentRepository(ReportRepository):
 
         def run(s: DbSession) -> list[Assessment]:
             pid = self.resolve_pair_id(s, ident)
-            rows = s.scalars(select(AssessmentRow).where(AssessmentRow.pair_id == pid).order_by(AssessmentRow.id))
+            rows = s.execute(select(*_COLUMNS).where(AssessmentRow.pair_id == pid).order_by(AssessmentRow.id))
             return [_assessment(r) for r in rows]
 
         return self.read(run)
@@ -129,7 +148,7 @@ class AssessmentRepository(ReportRepository):
 
         def run(s: DbSession) -> dict[str, list[Assessment]]:
             out: dict[str, list[Assessment]] = {}
-            for row in s.scalars(select(AssessmentRow).order_by(AssessmentRow.id)):
+            for row in s.execute(select(*_COLUMNS).order_by(AssessmentRow.id)):
                 if wanted is None or row.pair_id in wanted:
                     out.setdefault(row.pair_id, []).append(_assessment(row))
             return out
