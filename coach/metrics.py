@@ -216,6 +216,19 @@ def program_lines(report: dict[str, Any]) -> list[str]:
         f"(cancellation rate {g['cancellation_rate']:.0%}), moved {g['sessions_moved']}",
         f"average rating: mentor {fmt_value(g['avg_rating_mentor'])}, mentee {fmt_value(g['avg_rating_mentee'])}",
         f"goals covered so far: {g['goals_covered']} of {g['goals_total']} ({g['goals_covered_rate']:.0%})",
+        *outcome_lines(g["outcomes"]),
+    ]
+
+
+def outcome_lines(o: dict[str, Any]) -> list[str]:
+    """The program outcomes (SPEC.md section 11) and pair health as short lines of text."""
+    h = o["health"]
+    return [
+        f"health: {h['on_track']} on track, {h['needs_check_in']} need a check-in, "
+        f"{h['too_early']} too early to tell, {h['closed']} closed; {o['followups_due']} follow-ups due",
+        f"outcomes: {o['pairs_with_baseline_and_closing']} pairs with a baseline and a closing assessment, "
+        f"median comfort gain {fmt_value(o['median_comfort_gain'])}, mean GAS T-score {fmt_value(o['mean_gas_t'])}, "
+        f"NPS {fmt_value(o['nps'])} ({o['nps_answers']} answers)",
     ]
 
 
@@ -343,6 +356,22 @@ def _progress_chart(pairs: list[dict[str, Any]], width: int = 720) -> str:
     return "".join(parts)
 
 
+def _health_table(pairs: list[dict[str, Any]]) -> str:
+    """Pairs that need a check-in or have follow-ups due, with the reasons in plain words."""
+    esc = html.escape
+    rows = [
+        f"<tr><td>{esc(p['mentee'])} / {esc(p['mentor'])}</td><td>{esc(o['health'].replace('_', ' '))}</td>"
+        f"<td>{esc('; '.join(o['health_reasons']))}</td><td>{esc(', '.join(o['followups_due']))}</td>"
+        f"<td>{_one(o['gas_t'])}</td></tr>"
+        for p in pairs
+        if (o := p["outcomes"])["health"] == "needs_check_in" or o["followups_due"]
+    ]
+    if not rows:
+        return "<p>No pair needs a check-in and no follow-up is due.</p>"
+    head = "<tr><th>pair</th><th>health</th><th>why</th><th>follow-ups due</th><th>GAS T</th></tr>"
+    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
 def to_html(report: dict[str, Any]) -> str:
     """A self-contained HTML report with inline SVG charts (no scripts, nothing fetched)."""
     g = report["program"]
@@ -377,6 +406,8 @@ tr.stalled td{{background:#fdecea}}h2{{margin-top:2rem}}
 <h2>Trend by month</h2>
 <table><thead><tr><th>month</th><th>held</th><th>cancelled</th><th>moved</th><th>rating mentor</th><th>rating mentee</th></tr></thead>
 <tbody>{trend_rows}</tbody></table>
+<h2>Health and outcomes</h2>
+{_health_table(report["pairs"])}
 <h2>Pairs</h2>
 <table><thead><tr>{"".join(f"<th>{esc(h)}</th>" for h in headers)}</tr></thead>
 <tbody>{body_rows}</tbody></table>

@@ -153,3 +153,14 @@ def test_nps() -> None:
     assert nps([10, 9, 8, 7]) == 50.0
     assert nps([0, 6, 9, 10, 7]) == 0.0
     assert nps([3]) == -100.0
+
+
+def test_text_and_html_reports_show_health_and_outcomes() -> None:
+    from coach.metrics import program_lines, to_html
+
+    low = facts(held=2, mentee="Robert <b>", feedback=[(1, 2, "mentee", 1)])
+    report = build_report([low, facts(held=2, id="p2")], START + dt.timedelta(days=20))
+    lines = program_lines(report)
+    assert "health: 1 on track, 1 need a check-in, 0 too early to tell, 0 closed; 0 follow-ups due" in lines
+    page = to_html(report)
+    assert "the mentee rated session 2 1 of 5" in page and "Robert &lt;b&gt;" in page
