@@ -376,7 +376,8 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
                 elem_id="start",
             )
             err("start")
-    # Optional: with them the calendar file has timed events with both people invited (SPEC 2).
+    # Optional: with them the calendar file has timed events with both people invited (SPEC 2). An empty
+    # initial value makes them optional for API clients too (Gradio's client needs a default).
     with gr.Accordion("Calendar details (optional): start time, time zone and emails", open=False):
         gr.Markdown(
             "With a start time and time zone, the calendar download puts each session at that time; "
@@ -384,19 +385,25 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
         )
         with gr.Row():
             with gr.Column(min_width=160):
-                time_box = gr.Textbox(label="Start time (HH:MM, 24 h)", placeholder="09:30", elem_id="time")
+                time_box = gr.Textbox(value="", label="Start time (HH:MM, 24 h)", placeholder="09:30", elem_id="time")
                 err("time")
             with gr.Column(min_width=200):
-                zone_box = gr.Textbox(label="Time zone", placeholder="Europe/London", elem_id="timezone")
+                zone_box = gr.Textbox(value="", label="Time zone", placeholder="Europe/London", elem_id="timezone")
                 err("timezone")
             with gr.Column(min_width=220):
                 mentor_email = gr.Textbox(
-                    label="Junior mentor's email", placeholder="priya.shah@example.com", elem_id="mentor-email"
+                    value="",
+                    label="Junior mentor's email",
+                    placeholder="priya.shah@example.com",
+                    elem_id="mentor-email",
                 )
                 err("mentor_email")
             with gr.Column(min_width=220):
                 mentee_email = gr.Textbox(
-                    label="Senior leader's email", placeholder="robert.klein@example.com", elem_id="mentee-email"
+                    value="",
+                    label="Senior leader's email",
+                    placeholder="robert.klein@example.com",
+                    elem_id="mentee-email",
                 )
                 err("mentee_email")
     with gr.Row():
