@@ -1,11 +1,11 @@
 """My pairs tab: a participant signs in with their account and sees their own pair(s) only.
 
 Signed in, they see each pair's current plan and session history (both sides' ratings and
-comments) and log a session for their own side. A sign-in opens a web session in the database
-(ui/web_session.py): the browser keeps it as a cookie, so a reload keeps the sign-in, and every
-handler looks the account up again and asks `coach.permissions`. Failed sign-ins are throttled in
-the database per account and per address. An invitation or reset link (`/?invite=TOKEN`) opens the
-form that sets the password.
+comments), log a session for their own side and fill in their assessments (ui/assessment_form.py).
+A sign-in opens a web session in the database (ui/web_session.py): the browser keeps it as a
+cookie, so a reload keeps the sign-in, and every handler looks the account up again and asks
+`coach.permissions`. Failed sign-ins are throttled in the database per account and per address.
+An invitation or reset link (`/?invite=TOKEN`) opens the form that sets the password.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from ui import access, web_session
+from ui import access, assessment_form, web_session
 from ui.common import settings
 from ui.safe import escape, escape_cell
 
@@ -159,6 +159,7 @@ def build(session: gr.State) -> dict[str, Any]:
             comment = gr.Textbox(label="Comment", lines=2, max_length=2000, elem_id="log-comment")
             log_btn = gr.Button("Log session", variant="primary", elem_id="log-session")
             log_msg = gr.Markdown("", elem_id="log-msg")
+        assessment_form.build(session, pair, account_of)
         history = gr.Dataframe(
             headers=["Session", "Status", "Date", "Mentor rating", "Senior rating"],
             label="Session history",

@@ -1,4 +1,4 @@
-"""Program tab (admin): pairs, sessions held / cancelled / upcoming, ratings, stalled pairs and charts."""
+"""Program tab (admin): pairs, sessions, ratings, stalled pairs, health and outcomes, and charts."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ STALLED = "⚠ Stalled"
 NOTE_HEADERS = ["Date", "Senior leader", "Mentor", "Session", "Status", "Mentor's rating", "Senior's rating"]
 #: The newest session notes shown (across every pair).
 NOTES_SHOWN = 50
+HEALTH_HEADERS = ["Senior leader", "Mentor", "Health", "Why", "Follow-ups due", "Comfort gain", "GAS T", "id"]
+HEALTH_WORDS = {
+    "needs_check_in": "Needs a check-in",
+    "too_early": "Too early to tell",
+    "on_track": "On track",
+    "closed": "Closed",
+}
 
 
 def _one(value: float | None) -> str:
@@ -118,8 +125,49 @@ def summary(data: dict[str, Any]) -> str:
             f"\n\n**{stalled} pair{'s are' if stalled != 1 else ' is'} stalled** (no session for more than twice "
             "their meeting interval): highlighted in the table."
         )
+    parts.append(outcomes_summary(g["outcomes"]))
     parts.append(f"\n\nAs of {escape(g['as_of'])}.")
     return "".join(parts)
+
+
+def outcomes_summary(o: dict[str, Any]) -> str:
+    """Health counts and the program outcomes (SPEC.md section 11) in a sentence each."""
+    h = o["health"]
+    text = (
+        f"\n\n**Health:** {h['on_track']} on track · {h['needs_check_in']} need a check-in · "
+        f"{h['too_early']} too early to tell · {h['closed']} closed · {o['followups_due']} follow-ups due."
+    )
+    if o["pairs_with_baseline_and_closing"] or o["nps"] is not None or o["mean_gas_t"] is not None:
+        gain = o["median_comfort_gain"]
+        text += (
+            f"\n\n**Outcomes:** {o['pairs_with_baseline_and_closing']} pairs assessed before and after · "
+            f"median comfort gain {'-' if gain is None else f'{gain:+.1f}'} levels · "
+            f"mean goal attainment (GAS T) {_one(o['mean_gas_t'])} (50 = as expected) · "
+            f"NPS {_one(o['nps'])} from {o['nps_answers']} closing answers."
+        )
+    return text
+
+
+def health_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """One row per pair: its health and why, follow-ups due, comfort gain and GAS T; pairs needing a check-in first."""
+    order = {"needs_check_in": 0, "too_early": 2, "on_track": 3, "closed": 4}
+    rows = []
+    for p in sorted(data["pairs"], key=lambda p: (order[p["outcomes"]["health"]], p["mentee"].lower())):
+        o = p["outcomes"]
+        gain = ", ".join(f"{d} {v:+d}" for d, v in o["comfort_gain"].items())
+        rows.append(
+            [
+                p["mentee"],
+                p["mentor"],
+                HEALTH_WORDS[o["health"]],
+                "; ".join(o["health_reasons"]),
+                ", ".join(o["followups_due"]),
+                gain,
+                _one(o["gas_t"]),
+                p["id"],
+            ]
+        )
+    return rows
 
 
 def held_chart(data: dict[str, Any]) -> Any:
@@ -197,6 +245,7 @@ def program_view(session: access.Session) -> tuple[Any, ...]:
     return (
         summary(data),
         gr.update(value=pairs_table(rows), visible=shown),
+        gr.update(value=health_rows(data), visible=shown),
         gr.update(value=held_chart(data), visible=shown),
         gr.update(value=ratings_chart(data), visible=shown),
         gr.update(value=notes, visible=bool(notes)),
@@ -207,12 +256,12 @@ def program_view_quiet(session: access.Session) -> tuple[Any, ...]:
     """The same, but empty instead of an error for a visitor who has not logged in (page load)."""
     hidden = gr.update(visible=False)
     if not access.is_admin(session):
-        return "", hidden, hidden, hidden, hidden
+        return "", hidden, hidden, hidden, hidden, hidden
     try:
         return program_view(session)
     except Exception as exc:  # an unreachable database must not break the page
         log.exception("program view failed")
-        return f"The program database could not be read: {escape(str(exc))}", hidden, hidden, hidden, hidden
+        return f"The program database could not be read: {escape(str(exc))}", hidden, hidden, hidden, hidden, hidden
 
 
 def build(session: gr.State) -> dict[str, Any]:
@@ -220,7 +269,8 @@ def build(session: gr.State) -> dict[str, Any]:
     with gr.Column(visible=not access.password_set(), elem_id="program-panel") as panel:
         with gr.Row():
             gr.Markdown(
-                "How the pairs are doing: sessions held, cancelled and still to come, ratings, and stalled pairs."
+                "How the pairs are doing: sessions held, cancelled and still to come, ratings, stalled pairs, "
+                "health and outcomes."
             )
             refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100)
         text = gr.Markdown("", elem_id="program-summary")
@@ -232,6 +282,15 @@ def build(session: gr.State) -> dict[str, Any]:
             label="Pairs (stalled pairs first, highlighted)",
             column_widths=COLUMN_WIDTHS,
             visible=False,
+        )
+        health = gr.Dataframe(
+            headers=HEALTH_HEADERS,
+            interactive=False,
+            wrap=True,
+            max_height=300,
+            label="Health and outcomes (pairs needing a check-in first; the reasons in plain words)",
+            visible=False,
+            elem_id="program-health",
         )
         with gr.Row():
             held = gr.Plot(label="Sessions held over time", visible=False)
@@ -245,6 +304,6 @@ def build(session: gr.State) -> dict[str, Any]:
             visible=False,
             elem_id="program-notes",
         )
-    outputs = [text, table, held, ratings, notes]
+    outputs = [text, table, health, held, ratings, notes]
     refresh.click(program_view, session, outputs, api_name="program")
     return {"panel": panel, "outputs": outputs, "load": program_view_quiet}
