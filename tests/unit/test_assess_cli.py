@@ -53,6 +53,14 @@ def test_imports_every_row(tmp_path: Path, pid: str) -> None:
     code, out, _ = invoke("report", "--format", "json")
     outcomes = json.loads(out)["pairs"][0]["outcomes"]
     assert outcomes["comfort_gain"] == {"generative-ai": 3} and outcomes["gas_t"] == 62.4
+    # The pair's export (right of access) carries its assessments.
+    code, out, _ = invoke("pair", "export", pid, "--format", "json")
+    exported = json.loads(out)["assessments"]
+    assert [(a["side"], a["kind"], a["followup_months"]) for a in exported] == [
+        ("mentee", "baseline", None),
+        ("mentee", "closing", None),
+        ("mentor", "followup", 3),
+    ]
 
 
 @pytest.mark.parametrize(
