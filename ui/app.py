@@ -15,7 +15,18 @@ from typing import Any
 import gradio as gr
 
 from coach import limits
-from ui import access, coach_tab, evals_tab, knowledge_tab, match_tab, my_pairs_tab, plan_tab, program_tab, web_session
+from ui import (
+    access,
+    coach_tab,
+    evals_tab,
+    heavy,
+    knowledge_tab,
+    match_tab,
+    my_pairs_tab,
+    plan_tab,
+    program_tab,
+    web_session,
+)
 from ui.common import retriever
 from ui.safe import escape
 
@@ -325,6 +336,8 @@ def launch(
     else:
         # Served to the network: only a signed-in browser may upload files (pair and people files).
         app_kwargs["middleware"] = [Middleware(web_session.UploadGuard)]
+    # Plans and revisions run in worker processes, so they do not hold the interpreter the chat needs.
+    heavy.use_processes(True)
     demo.queue(default_concurrency_limit=s.concurrency, max_size=QUEUE_MAX_SIZE)
     return demo.launch(
         server_name=host,

@@ -90,7 +90,7 @@ def _session_choices(plan: Plan | None) -> Any:
     return gr.update(choices=choices, value="The whole plan")
 
 
-@heavy("Writing the plan", seconds=300)
+@heavy("Writing the plan", seconds=300, process=True)
 def generate(
     mentor_name: str,
     mentor_role: str,
@@ -255,7 +255,7 @@ def fill_example() -> tuple[Any, ...]:
     return load_upload(str(PACKAGE_EXAMPLE))
 
 
-@heavy("The revision", seconds=120)
+@heavy("The revision", seconds=120, process=True)
 def revise_plan(
     plan_json: dict[str, Any] | None, pair_json: dict[str, Any] | None, which: str, change: str
 ) -> tuple[Any, ...]:

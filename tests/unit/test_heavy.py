@@ -66,3 +66,23 @@ def test_chart_labels_are_text_not_html() -> None:
     }
     labels = list(ratings_chart(data).data[0].x)
     assert labels == ["&lt;b&gt;Ann&lt;/b&gt; / &lt;a href=&quot;x&quot;&gt;Bo&lt;/a&gt;"]
+
+
+@heavy.heavy("The test job", process=True)
+def where_am_i(tag: str, *, times: int = 1) -> tuple[int, int, str]:
+    """The process id, its niceness and the arguments, from wherever it runs."""
+    import os
+
+    return os.getpid(), os.nice(0), tag * times
+
+
+def test_process_jobs_run_in_a_niced_worker_only_when_the_app_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    pid, nice, text = where_am_i("ab", times=2)
+    assert pid == os.getpid() and text == "abab"  # called directly: this process
+    monkeypatch.setattr(heavy, "_use_processes", True)
+    pid, worker_nice, text = where_am_i("ab", times=3)
+    assert pid != os.getpid() and text == "ababab"
+    assert worker_nice >= nice + heavy.WORKER_NICENESS or worker_nice == 19  # lower priority than the app
+    assert where_am_i("x")[0] in {p.pid for p in heavy._process_executor()._processes.values()}
