@@ -46,7 +46,8 @@ def session_to_markdown(plan: Plan, s: Session) -> str:
     lines = [f"## Session {s.number} - {s.title}", ""]
     lines.append(f"**{s.date.strftime('%A %d %B %Y')}** - {s.minutes} minutes")
     lines.append("")
-    lines.append("**Topics:** " + "; ".join(f"{t.title} [{t.id}]" for t in s.topics))
+    # Titles only: the card ids are listed under Sources, not in what people read.
+    lines.append("**Topics:** " + "; ".join(t.title for t in s.topics))
     lines.append("")
     lines.append("### Objectives")
     lines += [f"- {o}" for o in s.objectives]
@@ -96,7 +97,7 @@ def to_markdown(plan: Plan) -> str:
     lines += [f"- {m}" for m in plan.success_measures]
     lines += ["", "## Overview", "", "| # | Date | Title | Main topics |", "| ---: | --- | --- | --- |"]
     for s in plan.sessions:
-        topics = ", ".join(t.title for t in s.topics)
+        topics = "; ".join(t.title for t in s.topics)  # card titles have commas of their own
         lines.append(f"| {s.number} | {s.date.isoformat()} | {_md_escape(s.title)} | {_md_escape(topics)} |")
     lines.append("")
     for s in plan.sessions:
@@ -263,12 +264,12 @@ def to_docx(plan: Plan) -> bytes:
         row[0].text = str(s.number)
         row[1].text = s.date.isoformat()
         row[2].text = s.title
-        row[3].text = ", ".join(t.title for t in s.topics)
+        row[3].text = "; ".join(t.title for t in s.topics)
 
     for s in plan.sessions:
         doc.add_heading(f"Session {s.number} - {s.title}", level=1)
         doc.add_paragraph(f"{s.date.strftime('%A %d %B %Y')} - {s.minutes} minutes")
-        doc.add_paragraph("Topics: " + "; ".join(f"{t.title} [{t.id}]" for t in s.topics))
+        doc.add_paragraph("Topics: " + "; ".join(t.title for t in s.topics))
         doc.add_heading("Objectives", level=2)
         bullets(s.objectives)
         if s.pre_work:
