@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from coach.answers import Answer
+    from coach.models import Plan
     from coach.retrieval import DocHit, Retriever
 
 #: How many hits of the joint search are read; a passage must rank among them (cards often fill the first few).
@@ -189,3 +190,29 @@ def for_model(sources: list[dict[str, Any]], retriever: Retriever) -> list[dict[
                 {"id": f"doc:{doc.doc_id}", "title": doc.title, "locator": passage.locator, "text": passage.text}
             )
     return out
+
+
+def for_sessions(plan: Plan, retriever: Retriever) -> None:
+    """List under each session the organisation documents that speak to its topics (SPEC.md section 12).
+
+    A session's question is its topics' titles with the goals it serves; a passage is listed when it
+    would answer that question in chat (the same search, similarity and word checks as `find`).
+    """
+    from coach.models import MENTOR_DOMAINS, SessionDocument
+
+    if not getattr(retriever, "n_doc_passages", 0):
+        return
+    for session in plan.sessions:
+        # The taught topics only: ground rules and the senior's own segment are not in the documents.
+        topics = [t.title for t in session.topics if t.domain in MENTOR_DOMAINS]
+        goals = [plan.goals[g] for g in session.goals if 0 <= g < len(plan.goals)]
+        question = "; ".join([*topics, *goals])
+        if not question:
+            continue
+        seen: set[str] = set()
+        for source in find(question, retriever):
+            if source.doc_id not in seen:
+                seen.add(source.doc_id)
+                session.documents.append(
+                    SessionDocument(doc_id=source.doc_id, title=source.title, locator=source.locator)
+                )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from coach.models import Card, Pair, Plan, Session
+from coach.models import Card, Pair, Plan, Session, SessionDocument
 
 
 def to_json(plan: Plan) -> str:
@@ -63,6 +63,8 @@ def session_to_markdown(plan: Plan, s: Session) -> str:
     lines += [f"- **{_asks(plan, p.asked_by)}:** {p.text}" for p in s.discussion_prompts]
     lines += ["", "### Reflection"]
     lines += [f"- {r}" for r in s.reflection]
+    if s.documents:
+        lines += ["", "*Your organisation's documents:* " + "; ".join(_document(d) for d in s.documents)]
     lines += ["", "*Sources:* " + ", ".join(f"`{c.topic_id}` ({c.source})" for c in s.citations), ""]
     return "\n".join(lines)
 
@@ -328,3 +330,9 @@ def plan_warnings(plan: Plan, pair: Pair, today: dt.date | None = None) -> list[
             "set program.start to the date of the first session"
         )
     return out
+
+
+def _document(d: SessionDocument) -> str:
+    """A document a session draws on, as people read it: title, where in it, citation."""
+    where = f", {d.locator}" if d.locator else ""
+    return f"{d.title}{where} [doc:{d.doc_id}]"

@@ -324,6 +324,14 @@ class Citation(BaseModel):
     source: str
 
 
+class SessionDocument(BaseModel):
+    """An organisation document a session draws on (SPEC.md section 12): where to read it."""
+
+    doc_id: str
+    title: str
+    locator: str
+
+
 class Session(BaseModel):
     """One session of the curriculum."""
 
@@ -340,6 +348,8 @@ class Session(BaseModel):
     citations: list[Citation]
     #: Which mentee goals (by index) this session serves.
     goals: list[int] = Field(default_factory=list)
+    #: The organisation's own documents this session draws on; `citations` stay cards only.
+    documents: list[SessionDocument] = Field(default_factory=list)
 
 
 class GeneratedBy(BaseModel):

@@ -531,7 +531,7 @@ def build_plan(pair: Pair, retriever: Retriever, variant: int = 0) -> Plan:
     if wanted:
         for hits in retriever.search_many(wanted, k=5, domains=set(MENTOR_DOMAINS)):
             touched |= {h.card.domain for h in hits}
-    return Plan(
+    plan = Plan(
         mentor=PersonRef(name=mentor, role=pair.mentor.role),
         mentee=PersonRef(name=mentee, role=pair.mentee.role),
         ground_rules=ground_rules(pair),
@@ -540,6 +540,10 @@ def build_plan(pair: Pair, retriever: Retriever, variant: int = 0) -> Plan:
         goals=list(pair.mentee.goals),
         uncovered_goals=[g for g, ok in zip(pair.mentee.goals, served, strict=True) if not ok],
     )
+    from coach.doc_answers import for_sessions
+
+    for_sessions(plan, retriever)
+    return plan
 
 
 def _best_session_for_goal(pair: Pair, retriever: Retriever, gi: int, sessions: list[Session]) -> int:

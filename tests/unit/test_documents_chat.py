@@ -183,3 +183,25 @@ def test_a_long_passage_is_quoted_by_the_sentences_that_answer() -> None:
     opening = quote(text, "lasagne")  # nothing shared: the passage's opening, whole sentences
     assert opening.startswith("Clause 0 covers") and opening.endswith(".") and len(opening.split()) <= QUOTE_WORDS
     assert quote("Short passage.", "anything") == "Short passage."
+
+
+def test_a_plan_session_lists_the_documents_it_draws_on(documents: dict[str, Path], tmp_path: Path) -> None:
+    """SPEC.md section 12: the session on responsible AI use lists the AI policy; citations stay cards only."""
+    pair = tmp_path / "pair.yaml"
+    pair.write_text(
+        "mentor: {name: Priya Shah, role: Data Analyst, strengths: [ChatGPT]}\n"
+        "mentee: {name: Robert Klein, role: CFO, goals: [know which AI tools are approved for company work]}\n"
+        "program: {sessions: 3, minutes: 45, cadence: biweekly, start: 2027-03-01}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    plan = json.loads(run(runner, "plan", "--pair", str(pair), "--format", "json").stdout)
+    listed = {d["doc_id"]: (s["number"], d) for s in plan["sessions"] for d in s["documents"]}
+    assert "ai-policy" in listed, [s["topics"] for s in plan["sessions"]]
+    assert set(listed) <= {"ai-policy"}  # the travel and handbook documents have nothing to do with it
+    number, doc = listed["ai-policy"]
+    assert doc == {"doc_id": "ai-policy", "title": "ai-policy", "locator": doc["locator"]} and doc["locator"]
+    session = plan["sessions"][number - 1]
+    assert all(not c["topic_id"].startswith("doc") for c in session["citations"])
+    markdown = run(runner, "plan", "--pair", str(pair)).stdout
+    assert "Your organisation's documents:* ai-policy" in markdown and "[doc:ai-policy]" in markdown
