@@ -35,7 +35,18 @@ STALLED = "⚠ Stalled"
 NOTE_HEADERS = ["Date", "Senior leader", "Mentor", "Session", "Status", "Mentor's rating", "Senior's rating"]
 #: The newest session notes shown (across every pair).
 NOTES_SHOWN = 50
-HEALTH_HEADERS = ["Senior leader", "Mentor", "Health", "Why", "Follow-ups due", "Comfort gain", "GAS T", "id"]
+HEALTH_HEADERS = [
+    "Senior leader",
+    "Mentor",
+    "Health",
+    "Why",
+    "Follow-ups due",
+    "Comfort (baseline → latest)",
+    "GAS T",
+    "id",
+]
+# Every column wide enough for its header on one or two lines (a narrow one wrapped a letter per line).
+HEALTH_WIDTHS: list[str | int] = ["11%", "10%", "10%", "24%", "10%", "21%", "6%", "8%"]
 HEALTH_WORDS = {
     "needs_check_in": "Needs a check-in",
     "too_early": "Too early to tell",
@@ -148,13 +159,25 @@ def outcomes_summary(o: dict[str, Any]) -> str:
     return text
 
 
+def comfort_change(o: dict[str, Any]) -> str:
+    """The senior's comfort per domain in plain words: the baseline, and the latest with the gain once there is one."""
+    from ui.common import domain_label
+
+    parts = []
+    for domain, first in o["comfort_baseline"].items():
+        gain = o["comfort_gain"].get(domain)
+        later = "" if gain is None else f" → {o['comfort_latest'][domain]} ({gain:+d})"
+        parts.append(f"{domain_label(domain)} {first}{later}")
+    return "; ".join(parts)
+
+
 def health_rows(data: dict[str, Any]) -> list[list[Any]]:
     """One row per pair: its health and why, follow-ups due, comfort gain and GAS T; pairs needing a check-in first."""
     order = {"needs_check_in": 0, "too_early": 2, "on_track": 3, "closed": 4}
     rows = []
     for p in sorted(data["pairs"], key=lambda p: (order[p["outcomes"]["health"]], p["mentee"].lower())):
         o = p["outcomes"]
-        gain = ", ".join(f"{d} {v:+d}" for d, v in o["comfort_gain"].items())
+        gain = comfort_change(o)
         rows.append(
             [
                 p["mentee"],
@@ -285,6 +308,7 @@ def build(session: gr.State) -> dict[str, Any]:
         )
         health = gr.Dataframe(
             headers=HEALTH_HEADERS,
+            column_widths=HEALTH_WIDTHS,
             interactive=False,
             wrap=True,
             max_height=300,

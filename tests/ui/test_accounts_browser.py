@@ -174,3 +174,32 @@ def test_three_people_each_see_what_their_role_allows(program: tuple[RunningApp,
     mentor.get_by_role("tab", name="My pairs").click()
     mentor.locator("#signin").wait_for(state="visible")
     assert not mentor.locator("#my-plan").is_visible()
+
+
+def test_a_senior_fills_in_the_baseline_and_the_admin_sees_it(
+    program: tuple[RunningApp, str, str], context: Any
+) -> None:
+    """Issue 15: the senior of pair B rates their comfort before session 1; the Program tab shows it."""
+    app, _a_id, _b_id = program
+    senior = context()
+    _sign_in(senior, app.url, "helen@example.org")
+    senior.locator("#assessment-form").get_by_text("Your assessment").first.click()
+    senior.locator("#assessment-due").get_by_text("baseline", exact=False).first.wait_for()
+    for domain, level in (("generative-ai", "1: "), ("collaboration-tools", "2: ")):
+        senior.locator(f"#assess-comfort-{domain} input").click()
+        senior.get_by_role("option").filter(has_text=level).first.click()
+    senior.locator("#assessment-save").click()
+    _until(lambda: "Saved your baseline assessment" in senior.locator("#assessment-msg").inner_text())
+    shot(senior, "accounts-senior-baseline")
+
+    admin = context()
+    admin.goto(app.url)
+    admin.get_by_role("tab", name="Program (admin)").click()
+    admin.locator("#tab-program input[type=password]").fill(ADMIN_PASSWORD)
+    admin.locator("#tab-program").get_by_role("button", name="Log in").click()
+    health = admin.locator("#program-health")
+    _until(lambda: "Generative AI 1" in health.inner_text())
+    assert "Collaboration tools (Slack, Teams) 2" in health.inner_text()
+    assert "Helen Marsh" in health.inner_text()
+    health.scroll_into_view_if_needed()
+    shot(admin, "accounts-admin-baseline")

@@ -89,6 +89,6 @@ def test_program_tab_lists_health_and_outcomes(setup) -> None:
     rows = program_tab.health_rows(data)
     assert rows[0][:3] == ["Cara Moss", "Ana Diaz", "Needs a check-in"]
     assert "rated session 1 1 of 5" in rows[0][3]
-    assert next(r for r in rows if r[-1] == a)[5] == "data-literacy +2"
+    assert next(r for r in rows if r[-1] == a)[5] == "Data literacy 2 → 4 (+2)"
     text = program_tab.summary(data)
     assert "1 need a check-in" in text and "median comfort gain +2.0 levels" in text
