@@ -168,6 +168,9 @@ def build_report(facts: list[PairFacts], today: dt.date | None = None) -> dict[s
         "trend": [months[k].row(k) for k in sorted(months)],
         "outcomes": outcomes.program_outcomes([p["outcomes"] for p in pairs]),
     }
+    from coach.kirkpatrick import levels
+
+    program["kirkpatrick"] = levels(pairs, program)
     return {"pairs": pairs, "program": program}
 
 
@@ -217,7 +220,15 @@ def program_lines(report: dict[str, Any]) -> list[str]:
         f"average rating: mentor {fmt_value(g['avg_rating_mentor'])}, mentee {fmt_value(g['avg_rating_mentee'])}",
         f"goals covered so far: {g['goals_covered']} of {g['goals_total']} ({g['goals_covered_rate']:.0%})",
         *outcome_lines(g["outcomes"]),
+        *kirkpatrick_lines(g["kirkpatrick"]),
     ]
+
+
+def kirkpatrick_lines(k: dict[str, Any]) -> list[str]:
+    """The report by Kirkpatrick level (coach.kirkpatrick) as short lines."""
+    from coach.kirkpatrick import lines
+
+    return lines(k)
 
 
 def outcome_lines(o: dict[str, Any]) -> list[str]:
@@ -408,6 +419,8 @@ tr.stalled td{{background:#fdecea}}h2{{margin-top:2rem}}
 <tbody>{trend_rows}</tbody></table>
 <h2>Health and outcomes</h2>
 {_health_table(report["pairs"])}
+<h2>By Kirkpatrick level</h2>
+<ul>{"".join(f"<li>{esc(line.strip())}</li>" for line in kirkpatrick_lines(g["kirkpatrick"]))}</ul>
 <h2>Pairs</h2>
 <table><thead><tr>{"".join(f"<th>{esc(h)}</th>" for h in headers)}</tr></thead>
 <tbody>{body_rows}</tbody></table>

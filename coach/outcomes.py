@@ -192,6 +192,11 @@ def pair_outcomes(f: PairFacts, today: dt.date) -> dict[str, Any]:
         "followups_due": [fu["date"] for fu in schedule if fu["due"] and fu["missing"]],
         "followups": schedule,
         "by_side": {s: {k: v for k, v in o.items() if k != "has_baseline_and_closing"} for s, o in sides.items()},
+        "followup_answers": [
+            {"months": a.followup_months, "side": a.side, "used_at_work": a.used_at_work, "example": a.example}
+            for a in sorted(items, key=_order)
+            if a.kind == "followup"
+        ],
         "_complete": mentee["has_baseline_and_closing"],
         "_recommend": [
             r

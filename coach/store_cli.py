@@ -393,12 +393,17 @@ def cohort_plan(
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "html", "csv"]), default="table", show_default=True
+)
 @click.option("--cohort", "name", default=None, help="Only this cohort.")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Compute as of this day (default today).")
 @click.option("--out", default=None, help="Write to this file instead of standard output.")
 def report(fmt: str, name: str | None, as_of: str | None, out: str | None) -> None:
-    """Program metrics per pair and overall: sessions, cancellations, ratings, goals, stalled pairs, trend."""
+    """Program metrics per pair and overall: sessions, ratings, goals, stalled pairs, trend, outcomes by Kirkpatrick level.
+
+    --format csv writes one row per pair (health, comfort, goal attainment) for HR analysts.
+    """
     from coach import metrics
 
     today = dt.date.today()
@@ -414,8 +419,13 @@ def report(fmt: str, name: str | None, as_of: str | None, out: str | None) -> No
     if fmt == "html":
         _emit(metrics.to_html(data), out)
         return
+    if fmt == "csv":
+        from coach.kirkpatrick import csv_text
+
+        _emit(csv_text(data), out)
+        return
     if out is not None:
-        raise InputError("--out", "out", "--format json or html when writing to a file")
+        raise InputError("--out", "out", "--format json, html or csv when writing to a file")
     for line in metrics.program_lines(data):
         click.echo(line)
     trend = data["program"]["trend"]
