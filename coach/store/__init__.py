@@ -22,7 +22,7 @@ from coach.store.database import BUSY_TIMEOUT_MS, HEAD_REVISION, MIGRATIONS_DIR,
 from coach.store.locks import Busy, LockRepository
 from coach.store.matches import MatchRepository
 from coach.store.pairs import ID_PATTERN, PairInfo, PlanVersion, new_pair_id
-from coach.store.reminders import ReminderSentRow
+from coach.store.reminders import ReminderRepository, ReminderSentRow
 from coach.store.reports import ReportRepository
 from coach.store.runs import RunRepository
 from coach.store.schema import (
@@ -89,6 +89,7 @@ class Store(
     RunRepository,
     ReportRepository,
     LockRepository,
+    ReminderRepository,
 ):
     """Repository functions over one database (pairs, plans, sessions, runs, reports, matches, locks, accounts, assessments)."""
 

@@ -298,6 +298,11 @@ def _fill(store, pair: Pair) -> str:
     store.add_assessment(
         pid, AssessmentIn("mentee", "baseline", None, dt.date(2026, 1, 10), {"data-literacy": 2}), mail
     )
+    from coach.mail import Mail
+    from coach.remind import record_sent
+
+    # A reminder e-mail sent to the senior: its key names the pair, its row holds their address.
+    record_sent(store, Mail(f"briefing:{pid}:1:mentee:2026-01-12", "Robert", mail, "Session 1", "text", "<p>html</p>"))
     return pid
 
 
@@ -324,6 +329,7 @@ def test_delete_removes_every_row_of_the_pair(store) -> None:
         "fit_answers": 1,
         "account_pairs": 1,
         "assessments": 1,
+        "reminders_sent": 1,
     }
 
     with store.engine.connect() as conn:
