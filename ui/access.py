@@ -130,5 +130,5 @@ def status_text(session: Session | None) -> str:
             "computer (127.0.0.1)."
         )
     if is_admin(session):
-        return "Logged in as admin."
+        return ""  # "Signed in as ..." and Log out show above the tabs
     return "The program, evals and card editing are for admins. Enter the admin password to continue."
