@@ -242,69 +242,35 @@ def parse_csv(
     `goals_of(pair)` gives the stored pair's full id and number of goals, or None for an unknown
     pair. The file is bounded by coach.limits (rows and bytes) and read before anything is stored.
     """
-    import csv
-    from pathlib import Path
-
+    from coach import csv_input
     from coach.errors import InputErrors
-    from coach.limits import check_csv
 
-    file = Path(path)
     shown = str(path)
-    if not file.is_file():
-        raise InputError(shown, "", "an assessments CSV file, but it does not exist")
-    check_csv(0, file.stat().st_size, shown)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(shown, "", "a UTF-8 text CSV file") from None
-    lines = text.splitlines(keepends=True)
-    check_csv(len(lines), 0, shown)
-    reader = csv.reader(lines)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InputError(shown, "line 1", f"a header row with the columns {', '.join(CSV_REQUIRED)}") from None
-    errors: list[InputError] = []
-    for h in header:
-        if h not in CSV_COLUMNS:
-            errors.append(InputError(f"{shown} line 1", h or "(empty)", f"a known column ({', '.join(CSV_COLUMNS)})"))
-        elif header.count(h) > 1:
-            errors.append(InputError(f"{shown} line 1", h, "each column once"))
-    errors += [InputError(f"{shown} line 1", h, "a required column") for h in CSV_REQUIRED if h not in header]
-    if errors:
-        raise InputErrors(errors)
+    table, errors = csv_input.rows(
+        csv_input.read_text(path, "an assessments CSV file"), shown, CSV_COLUMNS, CSV_REQUIRED
+    )
     rows: list[tuple[int, str, AssessmentIn]] = []
-    line = reader.line_num + 1
-    try:
-        for cells in reader:
-            start, line = line, reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
-            where = f"{shown} line {start}"
-            if len(cells) != len(header):
-                errors.append(InputError(where, "", f"{len(header)} cells like the header, got {len(cells)}"))
-                continue
-            row = {h: c.strip() for h, c in zip(header, cells, strict=True)}
-            try:
-                found = goals_of(row["pair"])
-                if found is None:
-                    raise InputError(where, "pair", f"the id of a stored pair, got {row['pair']!r}")
-                pid, goals_total = found
-                body: dict[str, Any] = {k: v for k, v in row.items() if k not in ("pair", "side") and v != ""}
-                for column in ("comfort", "goals"):
-                    if column in body:
-                        body[column] = _pairs_cell(body[column], where, column)
-                assessment = parse_assessment(
-                    body, side=row["side"].lower(), goals_total=goals_total, today=today, file=where
-                )
-            except InputError as exc:
-                column, _, rest = exc.field.partition(".")
-                detail = f"{rest}: {exc.expected}" if rest else exc.expected
-                errors.append(InputError(where, column, detail))
-                continue
-            rows.append((start, pid, assessment))
-    except csv.Error as exc:
-        errors.append(InputError(f"{shown} line {reader.line_num}", "", f"well-formed CSV ({exc})"))
+    for start, cells in table:
+        where = f"{shown} line {start}"
+        row = {h: c.strip() for h, c in cells.items()}
+        try:
+            found = goals_of(row["pair"])
+            if found is None:
+                raise InputError(where, "pair", f"the id of a stored pair, got {row['pair']!r}")
+            pid, goals_total = found
+            body: dict[str, Any] = {k: v for k, v in row.items() if k not in ("pair", "side") and v != ""}
+            for column in ("comfort", "goals"):
+                if column in body:
+                    body[column] = _pairs_cell(body[column], where, column)
+            assessment = parse_assessment(
+                body, side=row["side"].lower(), goals_total=goals_total, today=today, file=where
+            )
+        except InputError as exc:
+            column, _, rest = exc.field.partition(".")
+            detail = f"{rest}: {exc.expected}" if rest else exc.expected
+            errors.append(InputError(where, column, detail))
+            continue
+        rows.append((start, pid, assessment))
     if errors:
         raise InputErrors(errors)
     if not rows:

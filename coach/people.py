@@ -219,63 +219,35 @@ def _csv_comfort(value: str) -> dict[str, str]:
 
 def parse_people_csv(text: str, shown: str) -> PeopleFile:
     """Validate a people CSV (one row per person, SPEC.md section 9 columns); errors name line and column."""
-    import csv
 
     from pydantic import ValidationError
 
-    text_lines = text.splitlines(keepends=True)
-    limits.check_csv(len(text_lines), len(text), shown)
-    reader = csv.reader(text_lines)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InputError(shown, "line 1", f"a header row with the columns {', '.join(CSV_COLUMNS)}") from None
-    except csv.Error as exc:
-        raise InputError(f"{shown} line 1", "", f"well-formed CSV ({exc})") from None
-    errors: list[InputError] = []
-    for h in header:
-        if h not in CSV_COLUMNS:
-            errors.append(InputError(f"{shown} line 1", h or "(empty)", f"a known column ({', '.join(CSV_COLUMNS)})"))
-    for h in ("id", "name", "side"):
-        if h not in header:
-            errors.append(InputError(f"{shown} line 1", h, "a required column, but the header lacks it"))
-    for h in sorted({h for h in header if header.count(h) > 1}):
-        errors.append(InputError(f"{shown} line 1", h, "each column once, but it appears more than once"))
-    if errors:
-        raise InputErrors(errors)
+    from coach import csv_input
+
+    table, errors = csv_input.rows(text, shown, CSV_COLUMNS, ("id", "name", "side"))
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
-    line = reader.line_num + 1
-    try:
-        for cells in reader:
-            start, line = line, reader.line_num + 1
-            if not any(c.strip() for c in cells):
+    for start, cells in table:
+        where = f"{shown} line {start}"
+        if len(rows) >= MAX_PEOPLE:
+            errors.append(InputError(where, "", f"at most {MAX_PEOPLE} people in one file"))
+            break
+        row: dict[str, Any] = {}
+        for key, cell in cells.items():
+            cell = cell.strip()
+            if not cell:
                 continue
-            where = f"{shown} line {start}"
-            if len(cells) != len(header):
-                errors.append(InputError(where, "", f"{len(header)} cells like the header, got {len(cells)}"))
-                continue
-            if len(rows) >= MAX_PEOPLE:
-                errors.append(InputError(where, "", f"at most {MAX_PEOPLE} people in one file"))
-                break
-            row: dict[str, Any] = {}
-            for key, cell in zip(header, cells, strict=True):
-                cell = cell.strip()
-                if not cell:
-                    continue
-                if key in ("strengths", "goals", "do_not_pair"):
-                    row[key] = _split(cell)
-                elif key == "comfort":
-                    try:
-                        row[key] = _csv_comfort(cell)
-                    except ValueError as exc:
-                        errors.append(InputError(where, "comfort", str(exc)))
-                else:
-                    row[key] = cell.lower() if key == "side" else cell
-            rows.append(row)
-            lines.append(start)
-    except csv.Error as exc:
-        errors.append(InputError(f"{shown} line {reader.line_num}", "", f"well-formed CSV ({exc})"))
+            if key in ("strengths", "goals", "do_not_pair"):
+                row[key] = _split(cell)
+            elif key == "comfort":
+                try:
+                    row[key] = _csv_comfort(cell)
+                except ValueError as exc:
+                    errors.append(InputError(where, "comfort", str(exc)))
+            else:
+                row[key] = cell.lower() if key == "side" else cell
+        rows.append(row)
+        lines.append(start)
     if errors:
         raise InputErrors(errors)
     if not rows:

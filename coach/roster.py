@@ -121,66 +121,26 @@ def _row_errors(shown: str, line: int, row: dict[str, str]) -> tuple[Pair | None
 
 def parse_roster(path: str | Path) -> list[tuple[int, Pair]]:
     """Read and validate a roster CSV; returns (line number, pair) per row or raises InputErrors for every bad row."""
-    import csv
+    from coach import csv_input
 
-    path = Path(path)
     shown = str(path)
-    if not path.is_file():
-        raise InputError(shown, "", "a roster CSV file, but it does not exist")
-    from coach.limits import check_csv
-
-    check_csv(0, path.stat().st_size, shown)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(shown, "", "a UTF-8 text CSV file") from None
-    lines = text.splitlines(keepends=True)
-    check_csv(len(lines), 0, shown)
-    reader = csv.reader(lines)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InputError(shown, "line 1", f"a header row with the columns {', '.join(REQUIRED_COLUMNS)}") from None
-    errors: list[InputError] = []
-    unknown = [h for h in header if h not in COLUMNS]
-    for h in unknown:
-        errors.append(InputError(f"{shown} line 1", h or "(empty)", f"a known column ({', '.join(COLUMNS)})"))
-    for h in REQUIRED_COLUMNS:
-        if h not in header:
-            errors.append(InputError(f"{shown} line 1", h, "a required column, but the header lacks it"))
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    for h in dupes:
-        errors.append(InputError(f"{shown} line 1", h, "each column once, but it appears more than once"))
-    if errors:
-        raise InputErrors(errors)
-
+    table, errors = csv_input.rows(csv_input.read_text(path, "a roster CSV file"), shown, COLUMNS, REQUIRED_COLUMNS)
     rows: list[tuple[int, Pair]] = []
     seen: dict[tuple[str, str], int] = {}
-    line = reader.line_num + 1
-    try:
-        for cells in reader:
-            start_line, line = line, reader.line_num + 1
-            if not any(c.strip() for c in cells):
-                continue
-            where = f"{shown} line {start_line}"
-            if len(cells) != len(header):
-                errors.append(InputError(where, "", f"{len(header)} cells like the header, got {len(cells)}"))
-                continue
-            row = dict(zip(header, cells, strict=True))
-            pair, row_errors = _row_errors(shown, start_line, row)
-            errors += row_errors
-            if pair is None:
-                continue
-            key = (pair.mentor.name.lower(), pair.mentee.name.lower())
-            if key in seen:
-                errors.append(
-                    InputError(where, "mentee_name", f"a new pair, but line {seen[key]} has the same mentor and mentee")
-                )
-                continue
-            seen[key] = start_line
-            rows.append((start_line, pair))
-    except csv.Error as exc:
-        errors.append(InputError(f"{shown} line {reader.line_num}", "", f"well-formed CSV ({exc})"))
+    for start_line, row in table:
+        where = f"{shown} line {start_line}"
+        pair, row_errors = _row_errors(shown, start_line, row)
+        errors += row_errors
+        if pair is None:
+            continue
+        key = (pair.mentor.name.lower(), pair.mentee.name.lower())
+        if key in seen:
+            errors.append(
+                InputError(where, "mentee_name", f"a new pair, but line {seen[key]} has the same mentor and mentee")
+            )
+            continue
+        seen[key] = start_line
+        rows.append((start_line, pair))
     if errors:
         raise InputErrors(errors)
     if not rows:
