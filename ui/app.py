@@ -176,6 +176,14 @@ def build_demo() -> gr.Blocks:
                 *mine["load"](s, request)[2:],
             ]
 
+        def refresh_after_login(s: access.Session, request: gr.Request) -> list[Any]:
+            # A refused password keeps the message the login handler put next to the box.
+            out = refresh(s, request)
+            if not access.is_admin(s):
+                for i in LOGIN_MESSAGES:
+                    out[i] = gr.update()
+            return out
+
         refresh_outputs = [
             who,
             logout,
@@ -186,7 +194,12 @@ def build_demo() -> gr.Blocks:
             *mine["load_outputs"][2:],
         ]
         private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
-        for event in [*login_events, *mine["signed_in"]]:
+        # The login messages' places in refresh's outputs: after who, logout and the Coach pairs (3),
+        # admin_state's p_msg, e_msg (2, 3) and the Match tab's message (8).
+        LOGIN_MESSAGES = (3 + 2, 3 + 3, 3 + 8)
+        for event in login_events:
+            event.then(refresh_after_login, session, refresh_outputs, **private)
+        for event in mine["signed_in"]:
             event.then(refresh, session, refresh_outputs, **private)
         for event in login_events:
             event.then(lambda s: s.token or "", session, admin_token, **private).then(
