@@ -36,6 +36,8 @@ _LESSON = re.compile(
     r"(?<=minute\s)session(?=\s+on)|(?<=hour\s)session(?=\s+on))\b(?:\s+(?:on|about|in|covering))?\s+(.+)$"
 )
 _MINUTES = re.compile(r"\b(\d{1,3})\s*-?\s*(?:minutes?|mins?)\b|\b(an?|one|half\s+an)\s+hour\b")
+#: "a 2 hour lesson", "1.5 hours": minutes from hours (the minute pattern above reads "an hour").
+_HOURS = re.compile(r"\b(\d(?:\.\d)?)\s*-?\s*(?:hours?|hrs?)\b")
 _AUDIENCE = re.compile(r"\s+for\s+(?:a|an|the|my|our)?\s*([a-z][\w\s-]{1,40})$")
 _EXPLAIN = re.compile(
     r"^(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:explain|what\s+is|what's|whats|what\s+are|what\s+does|define|"
@@ -45,6 +47,8 @@ _CANCEL = re.compile(
     r"cancel|reschedul|no[- ]show|postpon|keeps?\s+(?:moving|skipping|missing|dropping)|"
     r"(?:missed|skipped)\s+(?:sessions|meetings)|doesn'?t\s+show"
 )
+#: A cancellation question is about the pairing's own meetings ("customers cancelling subscriptions" is not).
+_PAIRING = re.compile(r"\b(?:sessions?|meetings?|mentor\w*|mentee|pairing|slots?|catch-?ups?|we|us|our|keeps?|again)\b")
 _EXPLAIN_TAIL = re.compile(
     r"\s+(?:simply|in\s+plain\s+(?:words|english|terms)|in\s+simple\s+terms|like\s+i'?m\s+\w+|to\s+me|mean|means)\b.*$"
 )
@@ -112,10 +116,12 @@ def classify(question: str, has_plan: bool = False) -> Intent:
     if number is not None and (side or _ABOUT_SESSION.search(q)):
         return Intent("briefing", session=number, side=side)
     minutes = None
-    if m := _MINUTES.search(q):
+    if h := _HOURS.search(q):
+        minutes = round(float(h.group(1)) * 60)
+    elif m := _MINUTES.search(q):
         minutes = int(m.group(1)) if m.group(1) else 30 if m.group(2).startswith("half") else 60
     if m := _LESSON.search(q):
-        rest = _MINUTES.sub(" ", m.group(1)).strip()
+        rest = _HOURS.sub(" ", _MINUTES.sub(" ", m.group(1))).strip()
         audience = None
         if a := _AUDIENCE.search(rest):
             audience = a.group(1).strip()
@@ -124,7 +130,7 @@ def classify(question: str, has_plan: bool = False) -> Intent:
             found = re.search(re.escape(audience), question, re.IGNORECASE)
             audience = found.group(0) if found else audience
         return Intent("lesson", minutes=minutes, topic=_strip_topic(rest), audience=audience)
-    if _CANCEL.search(q):
+    if _CANCEL.search(q) and _PAIRING.search(q):
         return Intent("cancellations", topic=q)
     if m := _EXPLAIN.search(q):
         topic = _EXPLAIN_TAIL.sub("", m.group(1)).strip()

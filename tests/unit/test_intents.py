@@ -1,0 +1,45 @@
+"""What a question is read as (issue 11's held-out misreadings): cancellations and lengths in hours."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.intents import classify
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why are young customers cancelling subscriptions so fast?",
+        "How do retailers stop people cancelling their orders?",
+    ],
+)
+def test_cancelling_something_else_is_not_about_our_sessions(question: str) -> None:
+    assert classify(question).kind != "cancellations"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "My mentee keeps cancelling our sessions",
+        "What do I do when a session is cancelled?",
+        "What if my mentor cancels again?",
+        "It keeps getting cancelled, what now?",
+    ],
+)
+def test_cancelled_sessions_are_still_recognised(question: str) -> None:
+    assert classify(question).kind == "cancellations"
+
+
+@pytest.mark.parametrize(
+    ("question", "minutes", "topic"),
+    [
+        ("Give me a 2 hour lesson on Excel", 120, "excel"),
+        ("a 1.5 hour lesson about Teams", 90, "teams"),
+        ("Give me a 30 minute lesson on phishing", 30, "phishing"),
+        ("an hour lesson on TikTok", 60, "tiktok"),
+    ],
+)
+def test_lesson_lengths_in_hours_become_minutes(question: str, minutes: int, topic: str) -> None:
+    intent = classify(question)
+    assert (intent.kind, intent.minutes, intent.topic) == ("lesson", minutes, topic)
