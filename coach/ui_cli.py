@@ -43,6 +43,11 @@ def ui(host: str, port: int, share: bool) -> None:
     click.echo(f"knowledge base: {report.cards} cards indexed ({report.embedded} embedded now)")
 
     warm_up()
+    from ui import heavy
+
+    # The served app runs plans and revisions in worker processes, so they do not hold the interpreter
+    # the chat needs (set here, not in launch(): a test that launches in its own process keeps threads).
+    heavy.use_processes(True)
     if not settings.admin_password:
         click.echo("admin views are open: COACH_ADMIN_PASSWORD is not set, so the app listens on this computer only")
     click.echo(

@@ -19,7 +19,6 @@ from ui import (
     access,
     coach_tab,
     evals_tab,
-    heavy,
     knowledge_tab,
     match_tab,
     my_pairs_tab,
@@ -349,8 +348,6 @@ def launch(
     else:
         # Served to the network: only a signed-in browser may upload files (pair and people files).
         app_kwargs["middleware"] = [Middleware(web_session.UploadGuard)]
-    # Plans and revisions run in worker processes, so they do not hold the interpreter the chat needs.
-    heavy.use_processes(True)
     demo.queue(default_concurrency_limit=s.concurrency, max_size=QUEUE_MAX_SIZE)
     return demo.launch(
         server_name=host,

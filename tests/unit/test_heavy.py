@@ -79,6 +79,7 @@ def where_am_i(tag: str, *, times: int = 1) -> tuple[int, int, str]:
 def test_process_jobs_run_in_a_niced_worker_only_when_the_app_asks(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
+    monkeypatch.setattr(heavy, "_use_processes", False)
     pid, nice, text = where_am_i("ab", times=2)
     assert pid == os.getpid() and text == "abab"  # called directly: this process
     monkeypatch.setattr(heavy, "_use_processes", True)
