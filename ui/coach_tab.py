@@ -124,13 +124,23 @@ def context_for(
 EMPTY_NOTE = "Type a question first, or click one of the examples below. For example: *Prepare me for session 2*."
 
 
+def _text_of(content: Any) -> str:
+    """A chat message's text: Gradio 6 sends it back as a list of parts ({"type": "text", "text": ...})."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, list):
+        return "\n".join(_text_of(part) for part in content if isinstance(part, (str, dict)))
+    return ""
+
+
 def earlier_turns(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(question, answer) pairs from the chat history the browser sent (the conversation's memory)."""
     out: list[tuple[str, str]] = []
     question: str | None = None
     for m in history:
-        content = m.get("content")
-        text = content if isinstance(content, str) else ""
+        text = _text_of(m.get("content"))
         if m.get("role") == "user":
             question = text
         elif m.get("role") == "assistant" and question is not None:
@@ -194,7 +204,7 @@ def respond(
         final = f"*{note}*\n\n{final}"
     history[-1] = {"role": "assistant", "content": answer_markdown(final, kb)}
     cited = [c for c in (answer.cards if answer else []) if kb.get(c)]
-    choices = [(f"{kb.by_id[c].title} [{c}]", c) for c in cited]
+    choices = [(kb.by_id[c].title, c) for c in cited]  # titles, as people read them; the id is the value
     sources = gr.update(choices=choices, value=cited[0] if cited else None)
     yield history, "", sources
 

@@ -31,11 +31,6 @@ def test_the_empty_question_and_a_lesson(open_app, page) -> None:  # noqa: F811
     assert "Traceback" not in open_app.log.read_text(errors="replace")
 
 
-@pytest.mark.xfail(
-    reason="issue 11, open: in the browser the follow-up does not yet build on the previous lesson "
-    "(the same two turns pass through ChatTurn and `coach chat` in tests/unit/test_chat_memory.py)",
-    strict=False,
-)
 def test_a_follow_up_builds_on_the_previous_answer(open_app, page) -> None:  # noqa: F811
     page.goto(open_app.url)
     page.get_by_text("Mentor Coach").first.wait_for()

@@ -284,3 +284,19 @@ def test_stored_pairs_are_offered_and_used_only_after_an_admin_login(
     assert note is None and ctx.pair is not None and ctx.pair.mentee.name == example.mentee.name
     *_, (history, _, _) = respond("Prepare me for session 2", [], "mentee", stored, None, admin)
     assert "Stored pairs are for admins" not in history[-1]["content"]
+
+
+def test_the_chat_memory_reads_gradio_6_message_parts() -> None:
+    """Gradio 6 sends chat messages back as lists of parts; the conversation's memory must read them."""
+    from ui.coach_tab import earlier_turns
+
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "build me a 30-minute lesson on prompting"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A 30-minute lesson: Prompting"}]},
+        {"role": "user", "content": "plain text still works"},
+        {"role": "assistant", "content": "an answer"},
+    ]
+    assert earlier_turns(history) == [
+        ("build me a 30-minute lesson on prompting", "A 30-minute lesson: Prompting"),
+        ("plain text still works", "an answer"),
+    ]
