@@ -102,6 +102,14 @@ def _sign_in(page: Any, url: str, email: str) -> None:
     _has_cookie(page)
 
 
+def _admin_sign_in(page: Any, url: str) -> None:
+    """Open the Program tab and sign in with the admin password."""
+    page.goto(url)
+    page.get_by_role("tab", name="Program (admin)").click()
+    page.locator("#tab-program input[type=password]").fill(ADMIN_PASSWORD)
+    page.locator("#tab-program").get_by_role("button", name="Log in").click()
+
+
 def _has_cookie(page: Any) -> None:
     """The page has posted its new sign-in to /auth/adopt: the browser holds the HttpOnly cookie."""
     from ui.web_session import COOKIE
@@ -154,10 +162,7 @@ def test_three_people_each_see_what_their_role_allows(program: tuple[RunningApp,
 
     # The admin: the password, then the mentor's rating and comment in the Program tab, after a reload too.
     admin = context()
-    admin.goto(app.url)
-    admin.get_by_role("tab", name="Program (admin)").click()
-    admin.locator("#tab-program input[type=password]").fill(ADMIN_PASSWORD)
-    admin.locator("#tab-program").get_by_role("button", name="Log in").click()
+    _admin_sign_in(admin, app.url)
     notes = admin.locator("#program-notes")
     _until(lambda: COMMENT[:20] in notes.inner_text())
     assert "5/5" in notes.inner_text()
@@ -193,10 +198,7 @@ def test_a_senior_fills_in_the_baseline_and_the_admin_sees_it(
     shot(senior, "accounts-senior-baseline")
 
     admin = context()
-    admin.goto(app.url)
-    admin.get_by_role("tab", name="Program (admin)").click()
-    admin.locator("#tab-program input[type=password]").fill(ADMIN_PASSWORD)
-    admin.locator("#tab-program").get_by_role("button", name="Log in").click()
+    _admin_sign_in(admin, app.url)
     health = admin.locator("#program-health")
     _until(lambda: "Generative AI 1" in health.inner_text())
     assert "Collaboration tools (Slack, Teams) 2" in health.inner_text()
