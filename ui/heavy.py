@@ -72,7 +72,20 @@ def _process_executor() -> Any:
             _processes = ProcessPoolExecutor(
                 max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start
             )
+            import atexit
+
+            # Shut the pool down while the interpreter is whole (its manager thread complains otherwise).
+            atexit.register(shutdown_processes)
         return _processes
+
+
+def shutdown_processes() -> None:
+    """Stop the worker processes, if any were started (at exit, and in tests)."""
+    global _processes
+    with _lock:
+        pool, _processes = _processes, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _worker_start() -> None:

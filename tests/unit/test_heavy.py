@@ -87,3 +87,5 @@ def test_process_jobs_run_in_a_niced_worker_only_when_the_app_asks(monkeypatch: 
     assert pid != os.getpid() and text == "ababab"
     assert worker_nice >= nice + heavy.WORKER_NICENESS or worker_nice == 19  # lower priority than the app
     assert where_am_i("x")[0] in {p.pid for p in heavy._process_executor()._processes.values()}
+    heavy.shutdown_processes()
+    assert heavy._processes is None
