@@ -340,14 +340,17 @@ def launch(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     # The JSON API (SPEC.md section 10) on the same port, mounted before Gradio adds its own routes.
     app_kwargs: dict[str, Any] = {"routes": api_routes()}
+    from ui.request_limits import BodyLimit
+
+    # Every request body is bounded before it is read (uploads have their own limit).
+    middleware = [Middleware(BodyLimit)]
     if host in LOOPBACK and not share:
         # Against DNS rebinding: a page on another site cannot reach the app through its own host name.
-        app_kwargs["middleware"] = [
-            Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"])
-        ]
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"]))
     else:
         # Served to the network: only a signed-in browser may upload files (pair and people files).
-        app_kwargs["middleware"] = [Middleware(web_session.UploadGuard)]
+        middleware.append(Middleware(web_session.UploadGuard))
+    app_kwargs["middleware"] = middleware
     demo.queue(default_concurrency_limit=s.concurrency, max_size=QUEUE_MAX_SIZE)
     return demo.launch(
         server_name=host,
