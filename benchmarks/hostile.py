@@ -56,7 +56,7 @@ def cli_inputs(tmp: Path) -> None:
 
     home = tmp / "cli-home"
     files = {
-        "alias bomb (650 bytes), pair add": ("bomb.yaml", alias_bomb(), ["pair", "add"]),
+        "alias bomb (9 levels of aliases), pair add": ("bomb.yaml", alias_bomb(), ["pair", "add"]),
         "nesting 3,000 deep, plan": ("deep.yaml", deep(3000), ["plan", "--pair"]),
         "10 MB goal, pair add": (
             "huge.yaml",
