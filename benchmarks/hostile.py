@@ -24,26 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "unit"), str(ROOT / "tests" / "ui")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-PEAK = (
-    "import atexit, sys\n"
-    "def _hwm():\n"
-    "    for line in open('/proc/self/status'):\n"
-    "        if line.startswith('VmHWM:'):\n"
-    "            sys.stderr.write('PEAK_KB=%d\\n' % int(line.split()[1]))\n"
-    "atexit.register(_hwm)\n"
-    "sys.argv = ['coach', *sys.argv[1:]]\n"
-    "from coach.cli import cli\n"
-    "cli()\n"
-)
 QUESTIONS = ["Explain phishing simply", "How do I start with ChatGPT?", "What is a Slack channel for?"]
 
 
 def run_cli(args: list[str], home: Path, stdin: str | None = None) -> tuple[int, float, int]:
     """Exit code, wall seconds and peak RSS (MB) of one CLI run in its own process."""
+    from test_hostile_input import PEAK_SCRIPT
+
     env = {**os.environ, "COACH_HOME": str(home)}
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", PEAK, *args], input=stdin, capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-c", PEAK_SCRIPT, *args], input=stdin, capture_output=True, text=True, env=env, timeout=600
     )
     wall = time.perf_counter() - start
     peak = int(proc.stderr.rsplit("PEAK_KB=", 1)[1].split()[0]) // 1024 if "PEAK_KB=" in proc.stderr else -1

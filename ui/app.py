@@ -99,10 +99,11 @@ def build_demo() -> gr.Blocks:
         admin_outputs = [p_row, e_row, p_msg, e_msg, program["panel"], evals["panel"], banner]
         admin_outputs += [m_row, m_msg, matcher["panel"]]  # the Match tab, gated like Program and Evals
 
-        def admin_state(s: access.Session) -> list[Any]:
+        def admin_state(s: access.Session, messages: bool = True) -> list[Any]:
+            # messages=False leaves the three login messages as they are (a refused password says so there).
             ok = access.is_admin(s)
             # Without a password the banner above the tabs says it once; the tabs need not repeat it.
-            text = access.status_text(s) if access.password_set() else ""
+            text: Any = (access.status_text(s) if access.password_set() else "") if messages else gr.update()
             need_login = access.password_set() and not ok
             banner_text = "" if access.password_set() else access.OPEN_BANNER
             return [
@@ -164,12 +165,12 @@ def build_demo() -> gr.Blocks:
             name = web.account.name if web.account is not None else "admin"
             return [f"Signed in as **{escape(name)}**.", gr.update(visible=True)]
 
-        def refresh(s: access.Session, request: gr.Request) -> list[Any]:
+        def refresh(s: access.Session, request: gr.Request, messages: bool = True) -> list[Any]:
             # After any sign-in or log-out: who is shown, the admin tabs, My pairs and the Coach tab's pairs.
             return [
                 *who_is(s),
                 gr.update(choices=coach_tab.pair_choices(stored=access.is_admin(s))),
-                *admin_state(s),
+                *admin_state(s, messages),
                 *program["load"](s),
                 *evals["load"](s),
                 *mine["load"](s, request)[2:],
@@ -177,11 +178,7 @@ def build_demo() -> gr.Blocks:
 
         def refresh_after_login(s: access.Session, request: gr.Request) -> list[Any]:
             # A refused password keeps the message the login handler put next to the box.
-            out = refresh(s, request)
-            if not access.is_admin(s):
-                for i in LOGIN_MESSAGES:
-                    out[i] = gr.update()
-            return out
+            return refresh(s, request, messages=access.is_admin(s))
 
         refresh_outputs = [
             who,
@@ -193,9 +190,6 @@ def build_demo() -> gr.Blocks:
             *mine["load_outputs"][2:],
         ]
         private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
-        # The login messages' places in refresh's outputs: after who, logout and the Coach pairs (3),
-        # admin_state's p_msg, e_msg (2, 3) and the Match tab's message (8).
-        LOGIN_MESSAGES = (3 + 2, 3 + 3, 3 + 8)
         for event in login_events:
             event.then(refresh_after_login, session, refresh_outputs, **private)
         for event in mine["signed_in"]:

@@ -63,7 +63,8 @@ def test_excerpt_is_short_and_printable() -> None:
 
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec, so a child of a large pytest
 # process would report the parent's peak; VmHWM belongs to the child's own address space.
-_PEAK = (
+#: A child that runs `coach ARGS` and prints its own peak memory (also used by benchmarks/hostile.py).
+PEAK_SCRIPT = (
     "import atexit, sys\n"
     "def _hwm():\n"
     "    for line in open('/proc/self/status'):\n"
@@ -79,7 +80,7 @@ _PEAK = (
 def _run_cli(args: list[str], home: Path) -> tuple[int, str, int]:
     """Run the CLI in a child process; returns exit code, stderr and the child's own peak RSS in MB."""
     proc = subprocess.run(
-        [sys.executable, "-c", _PEAK, *args],
+        [sys.executable, "-c", PEAK_SCRIPT, *args],
         capture_output=True,
         text=True,
         timeout=120,
