@@ -2,8 +2,9 @@
 
     python benchmarks/chat_coverage.py            # report with the stored rule (evals/coverage.yaml)
     python benchmarks/chat_coverage.py --fit      # refit on the tune half, write evals/coverage.yaml, report
+    python benchmarks/chat_coverage.py --tune-only  # while tuning: report the tune half alone
 
-The rule (coach/coverage.py) is a logistic regression on four evidence features, fitted by Newton's
+The rule (coach/coverage.py) is a logistic regression on the evidence features (FEATURES), fitted by Newton's
 method with a small L2 penalty on the tune half's single questions only; the threshold is the one with
 the best F1 for "not covered" on the tune half. The held-out half is never looked at while fitting.
 
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from coach.chat_search import search  # noqa: E402
 from coach.config import load_settings  # noqa: E402
 from coach.coverage import COVERAGE_FILE, FEATURES, CoverageRule, features_for  # noqa: E402
 from coach.evals.blind import HALVES, load_blind  # noqa: E402
@@ -58,13 +60,18 @@ def precision_recall(pred: list[bool], truth: list[bool]) -> tuple[float, float]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="refit on the tune half and write evals/coverage.yaml")
+    ap.add_argument(
+        "--tune-only",
+        action="store_true",
+        help="load and report the tune half only (iterate without looking at the held-out half)",
+    )
     args = ap.parse_args()
     settings = load_settings()
     retriever = get_retriever(settings)
-    cases = load_blind(kb=retriever.kb)
+    cases = load_blind(kb=retriever.kb, halves=("tune",) if args.tune_only else HALVES)
     if args.fit:
         tune = [c for c in cases if c.half == "tune" and not c.history]
-        hits = retriever.search_many([c.question for c in tune], k=3)
+        hits = [search(c.question, retriever, k=3) for c in tune]  # the chat's own search (coverage.assess)
         x = np.array(
             [
                 [features_for(c.question, h, retriever, names_of(c))[f] for f in FEATURES]
@@ -120,6 +127,8 @@ def report(cases, retriever) -> None:  # type: ignore[no-untyped-def]
     print(f"{'half':9} {'n':>4} {'NC prec':>8} {'NC rec':>7} {'cited ok':>9} {'expect ok':>10}")
     for half in HALVES:
         mine = [r for r in rows if r[0].half == half]
+        if not mine:
+            continue
         pred = [not a.covered for _, a, _, _ in mine]
         truth = [not c.expect.covered for c, _, _, _ in mine]
         prec, rec = precision_recall(pred, truth)

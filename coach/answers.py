@@ -396,6 +396,7 @@ def _ids(cards: list[Card]) -> list[str]:
 
 
 def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
+    from coach.chat_search import lesson_focus, search, word_stats, words
     from coach.planner import Block, fit_minutes
 
     topic = intent.topic or ""
@@ -403,6 +404,11 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     if not ev.covered:
         return _not_covered(question, ctx, "lesson", topic)
     cards = relevant(topic, ctx.retriever, MENTOR_DOMAINS) or relevant(topic, ctx.retriever) or ev.cards
+    focus = lesson_focus(topic)
+    if focus:  # "a lesson on automating X": the card about automating, not the one about X
+        found = search(topic, ctx.retriever, k=1, domains=set(MENTOR_DOMAINS), focus=focus)
+        if found and words(focus) & word_stats(ctx.retriever.kb.cards).title.get(found[0].card.id, frozenset()):
+            cards = [found[0].card]
     card = cards[0]
     minutes = intent.minutes or (ctx.pair.program.minutes if ctx.pair else 30)
     minutes = max(10, min(minutes, 180))

@@ -47,7 +47,10 @@ _ANAPHORA = re.compile(
 )
 _SIDE = re.compile(r"\bfor\s+(?:my|the|our)\s+(mentor|mentee)\b|\b(?:my|the)\s+(mentor|mentee)'?s?\s+side\b")
 _FOLLOW_START = re.compile(r"^(?:and|what\s+about|how\s+about|what\s+if|also|too)\b")
-_REFERS = re.compile(r"\b(?:that|this|it|them|those|these|same)\b|^(?:what\s+if|so|ok|okay)\b")
+#: Words that point back at the previous answer, read once fillers ("ok so") are dropped.
+_REFERS = re.compile(
+    r"\b(?:that|this|it|them|those|these|same)\b|^what\s+if\b|\b(?:an?|another|real)\s+example\b|\bfor\s+my\s+own\b"
+)
 _LAST = re.compile(r"\b(?:the\s+)?(?:last|final)\s+(?:one|session)\b")
 _ADD = re.compile(r"\badd\s+(?:a\s+bit|something|a\s+part|a\s+section|some\w*)?\s*(?:on|about)\s+(.+)$")
 _TURN_INTO = re.compile(r"\b(?:turn|make|build)\s+(?:that|this|it)\s+into\s+an?\b|\bexercise\b")
@@ -117,13 +120,24 @@ class Conversation:
                 )
         if intent.kind == "general" and mem.intent == "cancellations" and _ANAPHORA.search(q):
             return question, Intent("cancellations", topic=q)
-        if intent.kind in {"general", "explain"} and mem.query and _ANAPHORA.search(q) and len(q.split()) <= 12:
+        # Fillers ("ok so", "and") say nothing; the follow-up is judged by the words left.
+        from coach.chat_search import clean
+        from coach.grounding import content_words
+
+        rest = clean(q)
+        if (
+            intent.kind in {"general", "explain"}
+            and mem.query
+            and (_ANAPHORA.search(q) or _REFERS.search(rest))
+            and len(content_words(rest)) <= 7
+        ):
             from coach.coverage import assess
 
             alone = assess(question, self.ctx.retriever, names=self.ctx.names())
             short = len(q.split()) <= 6 and bool(_FOLLOW_START.search(q))
-            # "explain that to my CEO", "what if I take their names out": about the previous answer's topic.
-            refers = bool(_REFERS.search(q)) and alone.features["unknown"] == 0
+            # "explain that to my CEO", "what if I take their names out", "an example for my own work":
+            # about the previous answer's topic.
+            refers = bool(_REFERS.search(rest)) and alone.features["unknown"] == 0
             if short or refers or (not alone.covered and alone.features["unknown"] == 0):
                 return f"{mem.query} {question}", Intent("general", topic=f"{mem.query} {q}")
         return question, intent

@@ -1,14 +1,20 @@
 """Whether the cards cover a question, decided from the retrieval evidence by a calibrated rule.
 
 Retrieval always returns its best guesses, even for "a recipe for lasagne". The decision here reads
-the evidence of one hybrid search:
+the evidence of one chat search (`coach.chat_search`: hybrid search re-ranked by shared rare words):
 
 - `similarity`: cosine similarity (MiniLM) of the top-ranked card's best passage to the question;
 - `best_similarity`: the highest such similarity among the top three cards;
-- `unknown`: how many of the question's content words appear in no card at all (capped at 3;
-  chatty words such as "whats" or "didn't" and the pair's own names are not counted);
+- `unknown`: how many of the question's content words appear in no card at all, anywhere in its
+  text (capped at 3; numbers, chatty words such as "whats" or "didn't" and the pair's own names are
+  not counted);
 - `overlap`: the largest share of the question's distinctive words that one of the top three
-  cards mentions.
+  cards mentions;
+- `title`: 1 when the top card's title, tags or id name one of the question's words ("BLUF",
+  "hallucinations"), else 0: the card is about what is asked, not merely near it;
+- `out_of_scope`: whether the question names a field the product does not cover at all (tax and
+  payroll, investing and crypto, law and disclosure regimes, medicine, cooking, sport, travel
+  papers, programming; see `OUT_OF_SCOPE`).
 
 A logistic rule turns these into the probability that the question is NOT covered; at or above
 `threshold` the coach says so. Its weights are fitted on the "tune" half of the blind chat set
@@ -29,7 +35,7 @@ if TYPE_CHECKING:
     from coach.retrieval import Hit, Retriever
 
 COVERAGE_FILE = Path(__file__).resolve().parents[1] / "evals" / "coverage.yaml"
-FEATURES = ("similarity", "best_similarity", "unknown", "overlap")
+FEATURES = ("similarity", "best_similarity", "unknown", "overlap", "title", "out_of_scope")
 #: How many hits the evidence reads (and the answers may cite).
 TOP = 3
 #: Chatty words, contractions and fillers that say nothing about the topic even when no card has them.
@@ -41,6 +47,59 @@ CHATTY = frozenset(
     him her his hers she he they them someone something stuff thing things bit lots nearly""",
     )
 )
+#: Fields the product does not cover at all, by words that name them (whole words, plural too; a
+#: trailing * matches any ending). The product is reverse mentoring on eleven domains
+#: (coach.models.DOMAINS); these are fields leaders also ask a chat about, where the right answer is
+#: a professional in that field, never a card.
+OUT_OF_SCOPE: dict[str, tuple[str, ...]] = {
+    "tax and accounting rules": ("tax", "taxes", "taxation", "vat", "ifrs", "gaap", "depreciation schedule"),
+    "payroll and HR systems administration": ("payroll", "payslip", "hris", "successfactors"),
+    "investing, banking products and crypto": (
+        "crypto*",
+        "bitcoin",
+        "ethereum",
+        "blockchain",
+        "nft",
+        "mortgage",
+        "pension",
+        "refinanc*",
+        "derivatives",
+        "interest rate swap",
+        "hedg*",
+        "bond yield",
+        "forex",
+    ),
+    "law and regulatory disclosure regimes": (
+        "lawsuit",
+        "litigat*",
+        "sue",
+        "suing",
+        "tribunal",
+        "dismissal",
+        "csrd",
+        "sarbanes",
+        "sox",
+        "prospectus",
+        "patent",
+        "trademark",
+    ),
+    "medicine and health": ("medical", "medication", "medicine", "doctor", "symptom", "prescription", "physio*"),
+    "cooking, food and drink": ("recipe", "cooking", "wine", "cocktail"),
+    "sport and hobbies": ("golf", "football", "tennis", "marathon"),
+    "travel papers": ("visa", "passport", "immigration"),
+    "programming": ("python", "java", "javascript", "sql", "kubernetes"),
+}
+
+
+def _lexicon_pattern(words: list[str]) -> re.Pattern[str]:
+    parts = []
+    for w in words:
+        body = re.escape(w.rstrip("*")).replace(r"\ ", r"\s+")
+        parts.append(body + (r"\w*" if w.endswith("*") else r"(?:s|es)?\b"))
+    return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE)
+
+
+_OUT_OF_SCOPE = _lexicon_pattern([w for ws in OUT_OF_SCOPE.values() for w in ws])
 
 
 @dataclass(frozen=True)
@@ -53,14 +112,21 @@ class CoverageRule:
 
     def probability(self, features: dict[str, float]) -> float:
         """The probability that the question is not covered."""
-        z = self.bias + sum(self.weights.get(k, 0.0) * features[k] for k in FEATURES)
+        z = self.bias + sum(self.weights.get(k, 0.0) * features.get(k, 0.0) for k in FEATURES)
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 #: Used when evals/coverage.yaml is missing (an installed copy without the evals folder).
 DEFAULT_RULE = CoverageRule(
     bias=4.0,
-    weights={"similarity": -9.0, "best_similarity": -3.0, "unknown": 1.2, "overlap": -1.5},
+    weights={
+        "similarity": -9.0,
+        "best_similarity": -3.0,
+        "unknown": 1.2,
+        "overlap": -1.5,
+        "title": -1.0,
+        "out_of_scope": 3.0,
+    },
     threshold=0.5,
 )
 
@@ -105,35 +171,34 @@ def load_rule(path: Path | str = COVERAGE_FILE) -> CoverageRule:
     return rule
 
 
-def _vocabulary(retriever: Retriever) -> set[str]:
-    from coach.grounding import _card_words
-
-    cache = getattr(retriever, "_coverage_vocab", None)
-    if cache is None or cache[0] != len(retriever.kb.cards):
-        words: set[str] = set()
-        for c in retriever.kb.cards:
-            words |= _card_words(c)
-        cache = (len(retriever.kb.cards), words)
-        retriever._coverage_vocab = cache  # type: ignore[attr-defined]
-    return cache[1]
+def out_of_scope(question: str) -> bool:
+    """Whether the question names a field the product does not cover (`OUT_OF_SCOPE`)."""
+    return bool(_OUT_OF_SCOPE.search(question))
 
 
 def features_for(question: str, hits: list[Hit], retriever: Retriever, names: tuple[str, ...] = ()) -> dict[str, float]:
     """The evidence features of a question and its hits (see the module docstring)."""
-    from coach.grounding import STEM, _card_words, content_words, distinctive_words
+    from coach.chat_search import clean, word_stats
+    from coach.chat_search import words as folded_words
+    from coach.grounding import STEM, _card_words, distinctive_words
 
+    question = clean(question)
     skip = {w[:STEM] for w in CHATTY} | {w.lower()[:STEM] for n in names for w in n.split()}
-    words = content_words(question) - skip
-    vocab = _vocabulary(retriever)
-    unknown = [w for w in words if w not in vocab]
+    # Short numbers are quantities ("60 minutes", "a 3 year plan"); long ones are codes (ISO 27001).
+    words = {w for w in folded_words(question) - skip if not (w.isdigit() and len(w) < 5)}
+    stats = word_stats(retriever.kb.cards)
+    unknown = [w for w in words if w not in stats.df]
     distinct = distinctive_words(question, retriever.kb.cards) - skip
     sims = [h.similarity or 0.0 for h in hits[:TOP]]
     overlap = max((len(distinct & _card_words(h.card)) / max(1, len(distinct)) for h in hits[:TOP]), default=0.0)
+    title = stats.title.get(hits[0].card.id, frozenset()) if hits else frozenset()
     return {
         "similarity": sims[0] if sims else 0.0,
         "best_similarity": max(sims, default=0.0),
         "unknown": float(min(len(unknown), 3)),
         "overlap": overlap if distinct else 0.0,
+        "title": 1.0 if words & title else 0.0,
+        "out_of_scope": 1.0 if out_of_scope(question) else 0.0,
     }
 
 
@@ -153,7 +218,9 @@ def assess(
         names: people's names in the question (the pair's), not counted as unknown words.
         rule: the rule to apply (default: evals/coverage.yaml).
     """
-    hits = retriever.search(question, k=TOP, domains=domains) if question.strip() else []
+    from coach.chat_search import search
+
+    hits = search(question, retriever, k=TOP, domains=domains) if question.strip() else []
     feats = features_for(question, hits, retriever, names)
     prob = (rule or load_rule()).probability(feats) if hits else 1.0
     covered = bool(hits) and prob < (rule or load_rule()).threshold

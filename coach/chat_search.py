@@ -1,0 +1,142 @@
+"""The chat's card search: hybrid search re-ranked by the rare words a card shares with the question.
+
+Hybrid search fuses ranks (reciprocal rank fusion), so a card that is the only one to mention a
+rare word of the question ("BLUF", "hallucinations") can rank below cards that are merely close in
+meaning to the question's everyday words. The chat reads a few more hits than it shows and re-ranks
+them by the fused score plus how much of the question's word weight (inverse document frequency
+over the cards) a card's whole text, and its title, tags and id, carry.
+
+The same word statistics give the coverage rule (coach/coverage.py) its lexical evidence: which
+words no card has at all, and the rarest word the best card shares with the question.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from coach.models import Card
+    from coach.retrieval import Hit, Retriever
+
+#: Hits read before re-ranking (the answer shows at most three).
+DEPTH = 10
+#: Weight of the share of the question's word weight found anywhere in a card's text.
+TEXT_WEIGHT = 0.1
+#: Weight of the share found in a card's title, tags and id (what the card is about, not what it mentions).
+TITLE_WEIGHT = 0.1
+#: Bonus for a card whose title, tags or id name the focus of the question (a lesson's skill).
+FOCUS_WEIGHT = 0.1
+
+
+@dataclass(frozen=True)
+class WordStats:
+    """Per-card word sets (stemmed content words) and how many cards have each word."""
+
+    text: dict[str, frozenset[str]]
+    title: dict[str, frozenset[str]]
+    df: dict[str, int]
+    n: int
+
+    def idf(self, word: str) -> float:
+        """Inverse document frequency of a word over the cards (a word no card has weighs most)."""
+        return math.log((self.n + 1) / (self.df.get(word, 0) + 0.5))
+
+    def rarity(self, word: str) -> float:
+        """0 for a word every card has, 1 for a word only one card has."""
+        df = self.df.get(word, 0)
+        return 0.0 if df == 0 else 1.0 - math.log(df) / math.log(max(2, self.n))
+
+
+_STATS: dict[int, WordStats] = {}
+
+
+def words(text: str) -> set[str]:
+    """Content words as `coach.grounding.content_words` reads them, with plurals folded ("OKRs" meets "OKR")."""
+    from coach.grounding import _STOP, content_words
+
+    kept = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP]
+    return content_words(" ".join(re.sub(r"^([a-z0-9]{2,}[^s\W])s$", r"\1", w) for w in kept))
+
+
+def _full_text(card: Card) -> str:
+    from coach.index import card_text
+
+    return card_text(card) + " " + " ".join(card.tags) + " " + card.id.replace("-", " ")
+
+
+def word_stats(cards: list[Card]) -> WordStats:
+    """The word statistics of these cards (cached per set of cards and their content)."""
+    key = hash(tuple((c.id, c.title, c.summary) for c in cards))
+    stats = _STATS.get(key)
+    if stats is None:
+        text = {c.id: frozenset(words(_full_text(c))) for c in cards}
+        title = {c.id: frozenset(words(c.title + " " + " ".join(c.tags) + " " + c.id.replace("-", " "))) for c in cards}
+        df: dict[str, int] = {}
+        for card_words in text.values():
+            for w in card_words:
+                df[w] = df.get(w, 0) + 1
+        stats = WordStats(text, title, df, len(cards))
+        if len(_STATS) > 8:
+            _STATS.clear()
+        _STATS[key] = stats
+    return stats
+
+
+#: Fillers that say nothing about the topic ("ok so", "lol", "pls"), dropped before searching.
+_FILLER = re.compile(
+    r"^(?:(?:ok(?:ay)?|so|and|hi|hey|hello|um+|hmm+|also|then|but)\b[\s,.!]*)+|"
+    r"\b(?:lol|lmao|pls|plz|thx|tbh|haha|idk)\b",
+    re.IGNORECASE,
+)
+
+
+def clean(question: str) -> str:
+    """The question without leading fillers and chat noise ("ok so why...", "lol"), for searching."""
+    out = " ".join(_FILLER.sub(" ", question).split())
+    return out or question
+
+
+_GERUND = re.compile(r"^(?:how\s+to\s+)?([a-z]{3,}ing)\b")
+
+
+def lesson_focus(topic: str) -> str | None:
+    """The skill a lesson topic names first ("automating the weekly store report": "automating"), or None.
+
+    In "a lesson on X-ing Y" the lesson teaches X-ing; Y is where it is applied. Search alone weighs
+    the words of Y as much (a weekly report is also a dashboard), so the skill gets a bonus.
+    """
+    m = _GERUND.match(" ".join(topic.lower().split()))
+    return m.group(1) if m and m.group(1) not in {"something", "anything", "everything", "nothing"} else None
+
+
+def search(
+    question: str, retriever: Retriever, k: int = 3, domains: set[str] | None = None, focus: str | None = None
+) -> list[Hit]:
+    """The best `k` cards for a chat question: hybrid search, re-ranked by shared rare words.
+
+    `focus` (a word of the question) adds FOCUS_WEIGHT to cards whose title, tags or id name it.
+    """
+    query = clean(question)
+    hits = retriever.search(query, k=max(k, DEPTH), domains=domains)
+    if not hits:
+        return []
+    stats = word_stats(retriever.kb.cards)
+    mine = [w for w in words(query) if w in stats.df]
+    total = sum(stats.idf(w) for w in mine)
+    if total <= 0:
+        return hits[:k]
+    focused = words(focus) if focus else set()
+
+    def score(h: Hit) -> float:
+        text = stats.text.get(h.card.id, frozenset())
+        title = stats.title.get(h.card.id, frozenset())
+        in_text = sum(stats.idf(w) for w in mine if w in text) / total
+        in_title = sum(stats.idf(w) for w in mine if w in title) / total
+        bonus = FOCUS_WEIGHT if focused & title else 0.0
+        return h.score + TEXT_WEIGHT * in_text + TITLE_WEIGHT * in_title + bonus
+
+    ranked = sorted(enumerate(hits), key=lambda ih: (-score(ih[1]), ih[0]))
+    return [h for _, h in ranked[:k]]
