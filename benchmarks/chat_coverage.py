@@ -5,7 +5,8 @@
     python benchmarks/chat_coverage.py --tune-only  # while tuning: report the tune half alone
 
 The rule (coach/coverage.py) is a logistic regression on the evidence features (FEATURES), fitted by Newton's
-method with a small L2 penalty on the tune half's single questions only; the threshold is the one with
+method with a small L2 penalty on the tune half's single questions and first turns only (the out-of-scope
+lexicon is not fitted but added with its fixed weight); the threshold is the one with
 the best F1 for "not covered" on the tune half. The held-out half is never looked at while fitting.
 
 For each half it prints: precision and recall of "not covered" (answers of the offline chat, single
@@ -27,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from coach.chat_search import search  # noqa: E402
 from coach.config import load_settings  # noqa: E402
-from coach.coverage import COVERAGE_FILE, FEATURES, CoverageRule, features_for  # noqa: E402
+from coach.coverage import COVERAGE_FILE, FEATURES, OUT_OF_SCOPE_WEIGHT, CoverageRule, features_for  # noqa: E402
 from coach.evals.blind import HALVES, load_blind  # noqa: E402
 from coach.retrieval import get_retriever  # noqa: E402
 
@@ -72,26 +73,28 @@ def main() -> None:
     if args.fit:
         tune = [c for c in cases if c.half == "tune" and not c.history]
         hits = [search(c.question, retriever, k=3) for c in tune]  # the chat's own search (coverage.assess)
-        x = np.array(
-            [
-                [features_for(c.question, h, retriever, names_of(c))[f] for f in FEATURES]
-                for c, h in zip(tune, hits, strict=True)
-            ]
-        )
+        feats = [features_for(c.question, h, retriever, names_of(c)) for c, h in zip(tune, hits, strict=True)]
+        # The out-of-scope lexicon is not fitted: the rule is fitted as if it did not exist (so it stays as
+        # strict with questions that name no such field) and the lexicon adds its fixed weight on top.
+        fitted = [f for f in FEATURES if f != "out_of_scope"]
+        x = np.array([[f[k] for k in fitted] for f in feats])
+        lexicon = np.array([f["out_of_scope"] for f in feats])
         y = np.array([0.0 if c.expect.covered else 1.0 for c in tune])
         w = fit(x, y)
-        p = 1 / (1 + np.exp(-(np.c_[np.ones(len(x)), x] @ w)))
+        p = 1 / (1 + np.exp(-(np.c_[np.ones(len(x)), x] @ w + OUT_OF_SCOPE_WEIGHT * lexicon)))
         best = (0.0, 0.5)
         for th in np.arange(0.2, 0.81, 0.02):
             prec, rec = precision_recall(list(p >= th), list(y == 1))
             f1 = 2 * prec * rec / max(1e-9, prec + rec)
             if f1 > best[0] + 1e-9:
                 best = (f1, float(th))
-        rule = CoverageRule(float(w[0]), {f: float(v) for f, v in zip(FEATURES, w[1:], strict=True)}, best[1])
+        weights = {f: float(v) for f, v in zip(fitted, w[1:], strict=True)} | {"out_of_scope": OUT_OF_SCOPE_WEIGHT}
+        rule = CoverageRule(float(w[0]), weights, best[1])
         lines = [
             "# The calibrated 'not covered' rule (coach/coverage.py): p = sigmoid(bias + sum(weight * feature)),",
             "# not covered when p >= threshold. Fitted by benchmarks/chat_coverage.py --fit on the TUNE half of",
             f"# evals/blind/chat_blind.yaml only ({len(tune)} questions: single ones and first turns, {int(y.sum())} not covered).",
+            "# out_of_scope is not fitted: it is coach.coverage.OUT_OF_SCOPE_WEIGHT, added on top of the fitted rule.",
             f"bias: {rule.bias:.4f}",
             "weights:",
             *[f"  {k}: {v:.4f}" for k, v in rule.weights.items()],

@@ -403,12 +403,18 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     ev = _evidence(topic or question, ctx)
     if not ev.covered:
         return _not_covered(question, ctx, "lesson", topic)
-    cards = relevant(topic, ctx.retriever, MENTOR_DOMAINS) or relevant(topic, ctx.retriever) or ev.cards
+    find = _chat_search(ctx)
+    cards = relevant(topic, ctx.retriever, search=find) or ev.cards
     focus = lesson_focus(topic)
-    if focus:  # "a lesson on automating X": the card about automating, not the one about X
-        found = search(topic, ctx.retriever, k=1, domains=set(MENTOR_DOMAINS), focus=focus)
-        if found and words(focus) & word_stats(ctx.retriever.kb.cards).title.get(found[0].card.id, frozenset()):
-            cards = [found[0].card]
+    # "a lesson on automating X" comes from a card that at least mentions automating: when the best
+    # card does not, the first of the top three whose title, tags or id name the skill.
+    stats = word_stats(ctx.retriever.kb.cards)
+    skill = words(focus) if focus else set()
+    if skill and not skill & stats.text.get(cards[0].id, frozenset()):
+        for hit in search(topic, ctx.retriever, k=3, focus=focus):
+            if skill & stats.title.get(hit.card.id, frozenset()):
+                cards = [hit.card]
+                break
     card = cards[0]
     minutes = intent.minutes or (ctx.pair.program.minutes if ctx.pair else 30)
     minutes = max(10, min(minutes, 180))
@@ -467,7 +473,7 @@ def _explain(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     ev = _evidence(question, ctx)
     if not ev.covered:
         return _not_covered(question, ctx, "explain", topic)
-    cards = relevant(topic, ctx.retriever, k=3) or ev.cards
+    cards = relevant(topic, ctx.retriever, k=3, search=_chat_search(ctx)) or ev.cards
     fill = _Filler(ctx)
     best = None
     for c in cards:
@@ -516,6 +522,13 @@ def _cancellations(question: str, ctx: ChatContext, intent: Intent) -> Answer:
         ]
     out += ["", f"Source: {c}"]
     return Answer("cancellations", "\n".join(out), [card.id])
+
+
+def _chat_search(ctx: ChatContext) -> Any:
+    """The chat's re-ranked card search (coach.chat_search) over this context's retriever."""
+    from coach.chat_search import search
+
+    return lambda query, k=3, domains=None: search(query, ctx.retriever, k=k, domains=domains)
 
 
 def _evidence(query: str, ctx: ChatContext) -> Any:

@@ -54,11 +54,21 @@ _STATS: dict[int, WordStats] = {}
 
 
 def words(text: str) -> set[str]:
-    """Content words as `coach.grounding.content_words` reads them, with plurals folded ("OKRs" meets "OKR")."""
-    from coach.grounding import _STOP, content_words
+    """Content words (those `coach.grounding.content_words` keeps) stemmed as the BM25 index stems them.
 
-    kept = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP]
-    return content_words(" ".join(re.sub(r"^([a-z0-9]{2,}[^s\W])s$", r"\1", w) for w in kept))
+    "automating" meets "automation", "building" meets "build" and "OKRs" meets "OKR".
+    """
+    from coach.grounding import _STOP
+    from coach.index import _stemmer
+
+    text = re.sub(r"n['’]t\b", "", text.lower())  # "hasn't" is "has", a stop word
+    kept = [
+        w
+        for w in re.findall(r"[a-z0-9]+", text)
+        if w not in _STOP and (len(w) > 2 or w.isdigit() or w in {"ai", "bi"})
+    ]
+    stemmer = _stemmer()
+    return set(stemmer.stemWords(kept) if stemmer else kept)
 
 
 def _full_text(card: Card) -> str:

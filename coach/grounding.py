@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from coach.models import Card
 
 if TYPE_CHECKING:
-    from coach.retrieval import Retriever
+    from collections.abc import Callable
+
+    from coach.retrieval import Hit, Retriever
 
 #: Letters kept of each word, so "prompting" meets "prompts" but "recipe" does not meet "recipient".
 STEM = 6
@@ -72,17 +74,24 @@ def distinctive_words(query: str, cards: list[Card]) -> set[str]:
     return {w for w in content_words(query) if df.get(w, 0) <= limit}
 
 
-def relevant(query: str, retriever: Retriever, domains: tuple[str, ...] | None = None, k: int = 3) -> list[Card]:
+def relevant(
+    query: str,
+    retriever: Retriever,
+    domains: tuple[str, ...] | None = None,
+    k: int = 3,
+    search: Callable[..., list[Hit]] | None = None,
+) -> list[Card]:
     """Cards the retriever ranks for the query that also mention what the query is about (best first).
 
     Retrieval always returns something; the word check keeps the coach from answering from a
     card that is merely the least unrelated, so a question the cards do not mention gets
-    "not covered" instead of an invented answer.
+    "not covered" instead of an invented answer. `search` (query, k=, domains=) replaces the
+    retriever's own search (the chat passes its re-ranked one).
     """
     words = distinctive_words(query, retriever.kb.cards)
     if not words:
         return []
-    hits = retriever.search(query, k=k, domains=set(domains) if domains else None)
+    hits = (search or retriever.search)(query, k=k, domains=set(domains) if domains else None)
     need = min(COVER_MAX, max(1, math.ceil(COVER_SHARE * len(words))))
     return [
         h.card for h in hits if len(words & _card_words(h.card)) >= need and (h.similarity or 0.0) >= COVER_SIMILARITY
