@@ -1,7 +1,9 @@
 """Model chains: the plan writer and the revision chain, with the prompts and rules they send.
 
-Both validate every answer in the check-and-repair loop of `coach.repair`; the offline planner or
-editor takes over when the model's plan does not pass. Names other modules import from here but that
+The plan writer asks for each session's words separately (`coach.session_writer` runs the requests
+concurrently and checks each one); the revision chain asks for the whole edited plan in the
+check-and-repair loop of `coach.repair`. The offline planner or editor takes over where the model's
+text does not pass. Names other modules import from here but that
 live elsewhere since the split: MAX_ATTEMPTS, structured_call, fit_prompt, make_evaluator and
 repair_loop (`coach.repair`), plan_to_out (`coach.plan_schema`), stream_chat and cited_ids
 (`coach.chat_stream`).
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from coach.chat_stream import cited_ids as cited_ids  # re-exported: importers predate the split
 from coach.chat_stream import stream_chat as stream_chat  # re-exported
-from coach.models import MENTOR_DOMAINS, SENIOR_DOMAINS, Card, Pair, Plan
+from coach.models import MENTOR_DOMAINS, SENIOR_DOMAINS, Card, GeneratedBy, Pair, Plan, Session
 from coach.plan_schema import plan_to_out
 from coach.providers import Provider
 from coach.repair import MAX_ATTEMPTS as MAX_ATTEMPTS  # re-exported
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from coach.config import Settings
     from coach.knowledge import KnowledgeBase
     from coach.retrieval import Retriever
+    from coach.session_writer import Progress, SessionJob
 
 
 # --------------------------------------------------------------------------- prompt material
@@ -50,23 +53,6 @@ def card_brief(card: Card, detail: str = "full") -> dict[str, Any]:
 def cards_block(cards: list[Card], detail: str = "full") -> str:
     """Cards as a fenced data block."""
     return fence_json("cards", [card_brief(c, detail) for c in cards])
-
-
-def plan_rules(pair: Pair) -> str:
-    """The hard rules for a new plan, spelled out with this pair's numbers."""
-    from coach.checks import CLOSING_CARD, KICKOFF_CARD, session_date
-
-    prog = pair.program
-    dates = ", ".join(f"{i + 1}: {session_date(prog.start, prog.cadence, i).isoformat()}" for i in range(prog.sessions))
-    return "\n".join(
-        [
-            f"- Exactly {prog.sessions} sessions, numbered 1 to {prog.sessions}.",
-            f"- Session dates ({prog.cadence}): {dates}.",
-            f"- Every session is {prog.minutes} minutes and its agenda minutes add up to exactly {prog.minutes}.",
-            *_common_rules(KICKOFF_CARD, CLOSING_CARD),
-            _goal_rule(len(pair.mentee.goals), "the mentee's goals in the pair block"),
-        ]
-    )
 
 
 def _goal_rule(count: int, where: str) -> str:
@@ -103,32 +89,87 @@ def revision_rules(plan: Plan) -> str:
 # --------------------------------------------------------------------------- plan writer
 
 
-def plan_cards(draft: Plan, retriever: Retriever, pair: Pair, limit: int = 24) -> list[Card]:
-    """The draft's cards first, then a few more that match the goals, for the model to choose from."""
-    kb = retriever.kb
-    ids = list(dict.fromkeys(t.id for s in draft.sessions for t in s.topics))
-    try:
-        for hits in retriever.search_many(pair.mentee.goals, k=3, domains=set(MENTOR_DOMAINS)):
-            ids += [h.card.id for h in hits]
-    except Exception:  # extra options are a nicety; the draft's cards are enough
-        pass
-    cards = [c for c in (kb.get(i) for i in dict.fromkeys(ids)) if c is not None]
-    return cards[:limit]
+def session_rules(session: Session) -> str:
+    """The rules one session's words must meet, spelled out with that session's blocks and questions."""
+    from coach.session_writer import LINE_CHARS, TITLE_CHARS, writable_blocks
+
+    given = [session.agenda[i] for i in writable_blocks(session)]
+    blocks = "; ".join(f"{i + 1}: {a.minutes} min led by {a.lead}" for i, a in enumerate(given))
+    asks = "; ".join(f"{i + 1}: asked by {p.asked_by}" for i, p in enumerate(session.discussion_prompts))
+    return "\n".join(
+        [
+            '- Answer with one JSON object with exactly the keys "title", "objectives", "agenda", '
+            '"discussion_prompts" and "reflection"; every value but "title" is a list of strings.',
+            f'- "agenda": exactly {len(given)} strings, one per agenda block of the draft and in the same '
+            f"order; each block keeps its minutes and its lead ({blocks}). A block led by mentee is the senior "
+            "leader teaching back strategy or leadership.",
+            f'- "discussion_prompts": exactly {len(session.discussion_prompts)} questions in the draft\'s order, '
+            f"each asked by the same person as in the draft ({asks}); no question twice.",
+            '- "objectives": two or three lines; "reflection": one or two lines, each naming who reflects.',
+            f"- Be concise: a title under {TITLE_CHARS} characters and every line under {LINE_CHARS}.",
+            "- Call the mentor and the mentee by the names in the pair block.",
+        ]
+    )
 
 
-def plan_prompt(pair: Pair, cards: list[Card], draft: Plan, detail: str = "full") -> tuple[str, str]:
-    """System and user messages for the plan writer."""
+def session_cards(session: Session, kb: KnowledgeBase) -> list[Card]:
+    """The cards one session uses: the only cards its prompt carries."""
+    return [c for c in (kb.get(t.id) for t in session.topics) if c is not None]
+
+
+def session_prompt(
+    pair: Pair, draft: Plan, session: Session, cards: list[Card], detail: str = "full"
+) -> tuple[str, str]:
+    """System and user messages for one session's words."""
     from coach.prompts import render
+    from coach.session_writer import session_slice
 
-    system = render("plan_system")
+    system = render("session_system")
+    others = [{"number": s.number, "title": s.title} for s in draft.sessions if s.number != session.number]
     user = render(
-        "plan_user",
-        rules=plan_rules(pair),
+        "session_user",
+        number=str(session.number),
+        total=str(len(draft.sessions)),
+        rules=session_rules(session),
         pair=fence_json("pair", pair_for_model(pair)),
         cards=cards_block(cards, detail),
-        draft=fence_json("draft", plan_to_out(draft)),
+        session=fence_json("session", session_slice(session, pair.mentee.goals)),
+        others=fence_json("other_sessions", others),
     )
     return system, user
+
+
+def session_jobs(pair: Pair, draft: Plan, kb: KnowledgeBase, provider: Provider) -> list[SessionJob]:
+    """One request per session: its prompt fitted to the input cap, and an output cap sized to its text."""
+    from coach.session_writer import SessionJob, session_text
+
+    jobs = []
+    for session in draft.sessions:
+
+        def build(cards: list[Card], detail: str, s: Session = session) -> tuple[str, str]:
+            return session_prompt(pair, draft, s, cards, detail)
+
+        system, user = fit_prompt(build, session_cards(session, kb), provider)
+        need = estimate_tokens(json.dumps(session_text(session), ensure_ascii=False))
+        skip = None
+        if need > provider.max_tokens:
+            skip = (
+                f"it needs about {need} output tokens, more than the cap of {provider.max_tokens} "
+                f"for {provider.model} (COACH_MAX_TOKENS)"
+            )
+        elif len(system) + len(user) > provider.max_input_chars:
+            skip = (
+                f"its prompt is {len(system) + len(user)} characters, over the input cap of "
+                f"{provider.max_input_chars} (COACH_MAX_INPUT_CHARS)"
+            )
+        # Room for longer wording than the draft's, within the provider's cap.
+        jobs.append(SessionJob(session, system, user, min(provider.max_tokens, 2 * need + 256), skip))
+    return jobs
+
+
+def concurrency_for(provider: Provider, settings: Settings) -> int:
+    """Requests at once: COACH_CONCURRENCY, or one for the local server (it answers one at a time)."""
+    return 1 if provider.engine == "local" else max(1, settings.concurrency)
 
 
 def write_plan(
@@ -139,16 +180,18 @@ def write_plan(
     *,
     model: str | None = None,
     provider: Provider | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
-    """The plan written by the configured model, checked and repaired, or the offline draft with the reason.
+    """The plan with each session's words written by the configured model; the draft's where a session failed.
 
     Args:
         pair: the mentoring pair.
-        retriever: gives the cards (`retriever.kb`) and goal matches.
-        settings: caps, timeout and `COACH_MODEL`.
-        draft: the offline planner's plan for the same pair (the fallback).
+        retriever: gives the cards (`retriever.kb`).
+        settings: caps, timeout, `COACH_CONCURRENCY` and `COACH_MODEL`.
+        draft: the offline planner's plan for the same pair (its structure is kept; the fallback).
         model: overrides `COACH_MODEL` (the `--model` option).
         provider: an already open provider (the local server stays up between calls).
+        progress: called with a SessionEvent as each session starts, streams and ends (from worker threads).
     """
     if provider is None:
         from coach.providers import open_provider
@@ -156,44 +199,48 @@ def write_plan(
         with open_provider(settings, model) as opened:
             if opened is None:
                 return draft
-            return _write_plan(pair, retriever, draft, opened)
-    return _write_plan(pair, retriever, draft, provider)
+            return _write_plan(pair, retriever, settings, draft, opened, progress)
+    return _write_plan(pair, retriever, settings, draft, provider, progress)
 
 
-def _write_plan(pair: Pair, retriever: Retriever, draft: Plan, provider: Provider) -> Plan:
+def _write_plan(
+    pair: Pair, retriever: Retriever, settings: Settings, draft: Plan, provider: Provider, progress: Progress | None
+) -> Plan:
     from coach.checks import check_plan
+    from coach.session_writer import write_sessions
 
     kb = retriever.kb
-    need = estimate_tokens(json.dumps(plan_to_out(draft), separators=(",", ":")))
-    if need > provider.max_tokens:
-        # Asking would only produce a truncated plan: say so at once instead of waiting for it.
-        reason = (
-            f"a {len(draft.sessions)}-session plan needs about {need} output tokens, more than the cap of "
-            f"{provider.max_tokens} for {provider.model} (COACH_MAX_TOKENS); used the offline draft"
-        )
-        return _fallback(draft, provider, reason, 0, Usage())
-    cards = plan_cards(draft, retriever, pair)
-    system, user = fit_prompt(lambda cs, d: plan_prompt(pair, cs, draft, d), cards, provider)
-    evaluate = make_evaluator(draft, kb, lambda p: check_plan(p, pair, kb), [system])
-    outcome = repair_loop(provider, system, user, evaluate)
-    if outcome.plan is not None:
-        return outcome.plan.model_copy(
-            update={
-                "generated_by": provider.generated_by(),
-                "attempts": outcome.attempts,
-                "usage": outcome.usage.as_dict(),
-                "fallback_reason": None,
-            }
-        )
-    reason = outcome.reason("the model's plan") + "; used the offline draft"
-    return _fallback(draft, provider, reason, outcome.attempts, outcome.usage)
+    jobs = session_jobs(pair, draft, kb, provider)
+    secrets = list(dict.fromkeys(j.system for j in jobs))
+    outcome = write_sessions(
+        provider, draft, jobs, lambda p: check_plan(p, pair, kb), secrets, concurrency_for(provider, settings), progress
+    )
+    usage = outcome.usage
+    written = outcome.model_sessions
+    by = provider.generated_by().model_copy(update={"sessions": written})
+    if not written:
+        first = next(iter(outcome.fallbacks.items()), (1, "unknown reason"))
+        reason = f"no session passed (session {first[0]}: {first[1]}); used the offline draft"
+        return _fallback(draft, provider, reason, outcome.attempts, usage, by)
+    kept = [f"Session {n} keeps the offline planner's text: {why}." for n, why in sorted(outcome.fallbacks.items())]
+    return outcome.plan.model_copy(
+        update={
+            "generated_by": by,
+            "attempts": outcome.attempts,
+            "usage": usage.as_dict(),
+            "fallback_reason": None,
+            "notes": [*draft.notes, *kept],
+        }
+    )
 
 
-def _fallback(draft: Plan, provider: Provider, reason: str, attempts: int, usage: Usage) -> Plan:
-    """The offline draft, marked with the model that was asked and why its plan was not used."""
+def _fallback(
+    draft: Plan, provider: Provider, reason: str, attempts: int, usage: Usage, by: GeneratedBy | None = None
+) -> Plan:
+    """The offline draft, marked with the model that was asked and why its text was not used."""
     return draft.model_copy(
         update={
-            "generated_by": provider.generated_by(),
+            "generated_by": by or provider.generated_by(),
             "attempts": attempts,
             "usage": usage.as_dict(),
             "fallback_reason": reason,
@@ -205,6 +252,24 @@ def _fallback(draft: Plan, provider: Provider, reason: str, attempts: int, usage
 def estimate_tokens(text: str) -> int:
     """A slightly conservative token count for JSON-heavy text (about 3.8 characters a token; SmolLM2 measures 4.2)."""
     return int(len(text) / 3.8) + 1
+
+
+def usage_line(plan: Plan, settings: Settings) -> str | None:
+    """Tokens a model plan took, and its estimated price when COACH_PRICE_PER_MTOK is set; None offline."""
+    u = plan.usage
+    if not u or plan.generated_by.engine == "offline":
+        return None
+    by = plan.generated_by
+    total = len(plan.sessions)
+    wrote = f"{len(by.sessions)} of {total} sessions" if by.sessions is not None else "the plan"
+    line = (
+        f"{by.engine}:{by.model} wrote {wrote} in {u.get('calls', 0)} requests: "
+        f"{u.get('prompt_tokens', 0):,} prompt + {u.get('completion_tokens', 0):,} completion tokens"
+    )
+    if settings.price_per_mtok is not None:
+        cost = u.get("total_tokens", 0) * settings.price_per_mtok / 1_000_000
+        line += f", about ${cost:.4f} at ${settings.price_per_mtok:g} per million tokens (COACH_PRICE_PER_MTOK)"
+    return line
 
 
 # --------------------------------------------------------------------------- revision

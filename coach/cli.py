@@ -383,10 +383,15 @@ def plan(kb_dirs: tuple[str, ...], pair_file: str, fmt: str, out: str | None, mo
     retriever = get_retriever(settings)
     result = build_plan(pair, retriever)
     if not spec.offline:
-        from coach.chains import write_plan
+        from coach.chains import usage_line, write_plan
+        from coach.progress_cli import session_bar
 
-        # The model's plan is checked and repaired inside; on failure the draft comes back with the reason.
-        result = write_plan(pair, retriever, settings, result, model=model)
+        # Each session is written, checked and repaired inside; a session that fails keeps the draft's text.
+        with session_bar(len(result.sessions)) as progress:
+            result = write_plan(pair, retriever, settings, result, model=model, progress=progress)
+        line = usage_line(result, settings)
+        if line:
+            click.echo(line, err=True)
     problems = check_plan(result, pair, retriever.kb)
     if problems:
         raise CoachError("the plan failed its checks: " + "; ".join(problems))

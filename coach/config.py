@@ -47,6 +47,8 @@ class Settings:
     #: Where the embedding model's ONNX export is kept (shared by every index under this home).
     model_cache: Path
     extra: dict[str, str] = field(default_factory=dict)
+    #: Price of a million tokens (prompt and completion alike), for cost estimates; None: not shown.
+    price_per_mtok: float | None = None
 
     @property
     def index_dir(self) -> Path:
@@ -88,7 +90,16 @@ def load_settings() -> Settings:
         admin_password=os.environ.get("COACH_ADMIN_PASSWORD") or None,
         concurrency=max(1, int(_env_float("COACH_CONCURRENCY", 4))),
         model_cache=Path(os.environ.get("COACH_MODEL_CACHE") or home / "models").expanduser().resolve(),
+        price_per_mtok=_price(),
     )
+
+
+def _price() -> float | None:
+    raw = os.environ.get("COACH_PRICE_PER_MTOK", "").strip()
+    if not raw:
+        return None
+    value = _env_float("COACH_PRICE_PER_MTOK", 0.0)
+    return value if value >= 0 else None
 
 
 def private_dir(path: Path) -> Path:

@@ -315,6 +315,24 @@ def pair_ics(plan: Plan, pair: Pair) -> bytes:
     return to_ics(plan, prog.time, prog.timezone if prog.time else None, emails)
 
 
+def model_share(plan: Plan) -> str | None:
+    """Which sessions a model did not write, or why none of it was used; None when the model wrote it all."""
+    by = plan.generated_by
+    if by.engine == "offline":
+        return None
+    if plan.fallback_reason:
+        return f"the model's text was not used: {plan.fallback_reason}"
+    if by.sessions is None or len(by.sessions) >= len(plan.sessions):
+        return None
+    kept = [s.number for s in plan.sessions if s.number not in set(by.sessions)]
+    which = ", ".join(map(str, kept))
+    return (
+        f"{by.model} wrote {len(by.sessions)} of {len(plan.sessions)} sessions; "
+        f"session{'s' if len(kept) > 1 else ''} {which} keep{'' if len(kept) > 1 else 's'} "
+        "the offline planner's text (the notes say why)"
+    )
+
+
 def plan_warnings(plan: Plan, pair: Pair, today: dt.date | None = None) -> list[str]:
     """What the people should know before using the plan: goals no card serves, a start in the past."""
     out = []
@@ -323,6 +341,9 @@ def plan_warnings(plan: Plan, pair: Pair, today: dt.date | None = None) -> list[
         out.append(
             f"not covered by the knowledge base, so not in the plan: {goals}. {uncovered_advice(plan.uncovered_goals)}"
         )
+    share = model_share(plan)
+    if share:
+        out.append(share)
     today = today or dt.date.today()
     if pair.program.start < today:
         out.append(

@@ -357,6 +357,9 @@ class GeneratedBy(BaseModel):
 
     engine: str = "offline"
     model: str = "cards"
+    #: Numbers of the sessions whose words the model wrote (the rest keep the offline draft's text);
+    #: None for plans not written session by session (offline plans, revisions).
+    sessions: list[int] | None = None
 
 
 class Plan(BaseModel):

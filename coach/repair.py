@@ -82,7 +82,9 @@ def _extract_json(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def structured_model(provider: Provider, schema: dict[str, Any]) -> Runnable[Any, Any]:
+def structured_model(
+    provider: Provider, schema: dict[str, Any], max_tokens: int | None = None, streaming: bool = False
+) -> Runnable[Any, Any]:
     """The chat model bound for structured output the way `with_structured_output` binds it.
 
     json_schema: `response_format` with the schema (OpenAI proper); json_mode: `json_object` plus the
@@ -90,12 +92,12 @@ def structured_model(provider: Provider, schema: dict[str, Any]) -> Runnable[Any
     llama.cpp also constrains with a grammar (it answers 500 to json_schema). The answer is parsed
     here rather than by `with_structured_output(include_raw=True)`, whose parallel map starts
     threads on every call (measurable overhead) and which hides the raw text a repair needs.
-    Bound models are cached on the provider.
+    Bound models are cached on the provider (per schema, cap and streaming).
     """
     name = schema.get("title", SCHEMA_NAME)
-    key = ("structured", provider.method, name)
+    key = ("structured", provider.method, name, max_tokens, streaming)
     if key not in provider.cache:
-        llm = provider.chat_model()
+        llm = provider.chat_model(max_tokens, streaming=streaming)
         if provider.method == "json_schema":
             spec = {"name": name, "description": schema.get("description", ""), "schema": schema, "strict": False}
             bound: Runnable[Any, Any] = llm.bind(response_format={"type": "json_schema", "json_schema": spec})
@@ -109,9 +111,13 @@ def structured_model(provider: Provider, schema: dict[str, Any]) -> Runnable[Any
 
 def structured_call(provider: Provider, messages: list[BaseMessage], schema: dict[str, Any]) -> StructuredResult:
     """Ask for JSON matching `schema` with the engine's structured-output method; never raises on bad JSON."""
+    return parse_structured(structured_model(provider, schema).invoke(messages))
+
+
+def parse_structured(raw: Any) -> StructuredResult:
+    """The JSON object in a model's answer (tool call, content, chatter or a truncated object), or why not."""
     from langchain_core.utils.json import parse_json_markdown
 
-    raw = structured_model(provider, schema).invoke(messages)
     text = _raw_text(raw)
     usage = getattr(raw, "usage_metadata", None)
     for call in getattr(raw, "tool_calls", None) or []:

@@ -10,12 +10,18 @@ recorded, so privacy tests assert on what actually crossed the wire.
         server.push(error(429), plan_from_prompt())
         ... COACH_MODEL=openai:fake OPENAI_BASE_URL=server.url ...
         assert len(server.requests) == 2
+
+With a `Pace` it answers at a model's speed instead of at once: a time to first token, then a set
+number of tokens per second (about four characters a token, as the usage counts), with optional
+jitter and a 429 for every Nth request. Streamed answers arrive token by token at that speed; a
+`Reply` with `stall_after` stops sending mid-answer, as a hung model does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import random
 import re
 import socket
 import threading
@@ -40,6 +46,36 @@ class Reply:
     raw_body: str | None = None
     #: When the request offered tools: answer as a tool call (the default) or as plain content.
     as_tool_call: bool = True
+    #: Streamed answers only: after this many tokens, send nothing more for `stall_seconds`, then hang up.
+    stall_after: int | None = None
+    stall_seconds: float = 30.0
+
+
+@dataclass
+class Pace:
+    """How fast the server "generates": the speed a real model answers at."""
+
+    #: Tokens per second once generation starts; 0 answers at once.
+    tokens_per_second: float = 0.0
+    #: Seconds before the first token (prompt processing and queueing).
+    ttft: float = 0.0
+    #: Each token's delay is multiplied by a random factor in [1 - jitter, 1 + jitter].
+    jitter: float = 0.0
+    #: Every Nth completion request is answered 429 Too Many Requests (0: never).
+    rate_limit_every: int = 0
+    seed: int = 0
+
+    def token_delay(self, rng: random.Random) -> float:
+        """Seconds between two tokens."""
+        if self.tokens_per_second <= 0:
+            return 0.0
+        base = 1.0 / self.tokens_per_second
+        return base * (1 + self.jitter * (2 * rng.random() - 1)) if self.jitter else base
+
+
+def tokens_of(content: str) -> list[str]:
+    """The answer cut into tokens of about four characters (the usage counts use the same rate)."""
+    return [content[i : i + 4] for i in range(0, len(content), 4)]
 
 
 Responder = Reply | Callable[[dict[str, Any]], Reply]
@@ -100,6 +136,43 @@ def plan_from_prompt(mutate: Callable[[dict[str, Any]], None] | None = None, blo
     return respond
 
 
+def _brief(text: str, limit: int) -> str:
+    """Text cut at a word boundary to at most `limit` characters."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "."
+
+
+def session_from_prompt(
+    mutate: Callable[[dict[str, Any]], None] | None = None, line_chars: int = 150, title_chars: int = 80
+) -> Responder:
+    """Answer a session request as a model that follows the brief: the draft's words, kept within its limits.
+
+    The session's number is in the answer's title ("... (3)") so tests can see which request wrote what;
+    `mutate` changes the answer (it receives it with the key "number" added, removed before sending).
+    """
+
+    def respond(body: dict[str, Any]) -> Reply:
+        try:
+            draft = json.loads(data_block(body, "session"))
+        except LookupError:
+            return text("no session in the prompt")
+        out: dict[str, Any] = {
+            "title": _brief(f"{draft['title']} ({draft['number']})", title_chars),
+            "objectives": [_brief(t, line_chars) for t in draft["objectives"][:3]],
+            "agenda": [_brief(a["activity"], line_chars) for a in draft["agenda"]],
+            "discussion_prompts": [_brief(q["text"], line_chars) for q in draft["discussion_prompts"]],
+            "reflection": [_brief(t, line_chars) for t in draft["reflection"][:2]],
+            "number": draft["number"],
+        }
+        if mutate is not None:
+            mutate(out)
+        out.pop("number", None)
+        return Reply(content=json.dumps(out, separators=(",", ":")))
+
+    return respond
+
+
 def system_prompt_of(body: dict[str, Any]) -> str:
     """The system message the client sent."""
     return next((m["content"] for m in body.get("messages", []) if m.get("role") == "system"), "")
@@ -117,9 +190,15 @@ def echo_system() -> Responder:
 class FakeOpenAI:
     """The server. Use as a context manager; `url` is the base URL ending in /v1."""
 
-    def __init__(self, api_key: str | None = None, model: str = "fake-model") -> None:
+    def __init__(self, api_key: str | None = None, model: str = "fake-model", pace: Pace | None = None) -> None:
         self.api_key = api_key
         self.model = model
+        self.pace = pace or Pace()
+        self._rng = random.Random(self.pace.seed)
+        self._completions = 0
+        #: Completion requests being answered right now, and the most there ever were at once.
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
         self.queue: deque[Responder] = deque()
@@ -237,13 +316,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, json.dumps(err).encode())
             return
         started = time.perf_counter()
-        reply = fake._next(body)
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+            fake._completions += 1
+            throttled = fake.pace.rate_limit_every > 0 and fake._completions % fake.pace.rate_limit_every == 0
+        reply = error(429, "rate limited by the pace") if throttled else fake._next(body)
         if reply.delay:
             time.sleep(reply.delay)
         # The client may have given up waiting (a timeout test): nothing to answer then.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._answer(body, reply)
         with fake._lock:
+            fake.in_flight -= 1
             fake.busy_seconds += time.perf_counter() - started
 
     def _answer(self, body: dict[str, Any], reply: Reply) -> None:
@@ -282,11 +367,21 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             message = {"role": "assistant", "content": reply.content}
             finish = "stop"
+        pace = self.server_ref.pace
         if body.get("stream"):
+            call = message["tool_calls"][0] if finish == "tool_calls" else None
             self._stream(
-                cid, model, reply.content, usage, bool((body.get("stream_options") or {}).get("include_usage"))
+                cid,
+                model,
+                reply,
+                usage,
+                bool((body.get("stream_options") or {}).get("include_usage")),
+                call,
             )
             return
+        if pace.tokens_per_second > 0 or pace.ttft > 0:
+            # Not streamed: nothing arrives until the whole answer is written.
+            time.sleep(pace.ttft + sum(self._delay() for _ in tokens_of(reply.content)))
         data = {
             "id": cid,
             "object": "chat.completion",
@@ -297,21 +392,65 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._send(200, json.dumps(data).encode(), reply.headers)
 
-    def _stream(self, cid: str, model: str, content: str, usage: dict[str, int], include_usage: bool) -> None:
+    def _delay(self) -> float:
+        fake = self.server_ref
+        with fake._lock:
+            return fake.pace.token_delay(fake._rng)
+
+    def _stream(
+        self,
+        cid: str,
+        model: str,
+        reply: Reply,
+        usage: dict[str, int],
+        include_usage: bool,
+        call: dict[str, Any] | None,
+    ) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
         self.end_headers()
+        self.wfile.flush()
 
         def event(payload: dict[str, Any]) -> None:
             self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
             self.wfile.flush()
 
+        def delta(part: dict[str, Any], finish: str | None = None) -> None:
+            event({**base, "choices": [{"index": 0, "delta": part, "finish_reason": finish}]})
+
         base = {"id": cid, "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
-        event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
-        for piece in re.findall(r"\S+\s*|\s+", content):
-            event({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
-        event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        time.sleep(self.server_ref.pace.ttft)
+        if call is not None:
+            head = {"index": 0, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"]}}
+            delta(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{**head, "function": {**head["function"], "arguments": ""}}],
+                }
+            )
+        else:
+            delta({"role": "assistant", "content": ""})
+        paced = self.server_ref.pace.tokens_per_second > 0
+        pieces = (
+            tokens_of(reply.content)
+            if paced or reply.stall_after is not None
+            else re.findall(r"\S+\s*|\s+", reply.content)
+        )
+        for n, piece in enumerate(pieces):
+            if reply.stall_after is not None and n >= reply.stall_after:
+                # A hung model: the connection stays open and silent, then drops without finishing.
+                time.sleep(reply.stall_seconds)
+                self.close_connection = True
+                return
+            if paced:
+                time.sleep(self._delay())
+            if call is not None:
+                delta({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+            else:
+                delta({"content": piece})
+        delta({}, "tool_calls" if call is not None else "stop")
         if include_usage:
             event({**base, "choices": [], "usage": usage})
         self.wfile.write(b"data: [DONE]\n\n")

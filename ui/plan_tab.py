@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,23 +63,15 @@ def _downloads(plan: Plan, pair: Pair | None = None) -> list[Any]:
 
 
 def make_plan(pair: Pair, variant: int = 0) -> Plan:
-    """The offline plan, rewritten by the configured model when there is one (checked either way).
+    """The offline plan (checked); a configured model rewrites it afterwards in `ui.plan_progress`.
 
     `variant` above 0 asks for another valid variant of the offline plan (other activities and prompts).
     """
     from coach.checks import check_plan
-    from coach.errors import CoachError
     from coach.planner import build_plan
 
     r = retriever()
     plan = build_plan(pair, r, variant)
-    if engine_info().engine != "offline":
-        from coach.chains import write_plan
-
-        try:
-            plan = write_plan(pair, r, settings(), plan, provider=provider())
-        except CoachError as exc:  # the model is misconfigured or unreachable: keep the offline plan
-            plan = plan.model_copy(update={"fallback_reason": f"the model could not be used: {exc}"})
     problems = check_plan(plan, pair, r.kb)
     if problems:
         raise gr.Error("The plan failed its own checks, so it is not shown: " + "; ".join(problems))
@@ -91,7 +84,7 @@ def _session_choices(plan: Plan | None) -> Any:
 
 
 @heavy("Writing the plan", seconds=300, process=True)
-def generate(
+def draft_step(
     mentor_name: str,
     mentor_role: str,
     strengths: str,
@@ -114,11 +107,12 @@ def generate(
     mentor_email: str = "",
     mentee_email: str = "",
     variant: int = 0,
-) -> tuple[Any, ...]:
-    """Validate the form and build the plan; field problems go next to their fields.
+) -> tuple[tuple[Any, ...], Pair | None, Plan | None]:
+    """Validate the form and build the offline plan: (the tab's outputs, the pair, the plan).
 
-    The comfort ratings follow `MENTOR_DOMAINS` (1 = new to it, 5 = fluent); `variant` above 0 asks
-    for another variant of the plan (Regenerate).
+    Field problems go next to their fields (pair and plan are None then). The comfort ratings follow
+    `MENTOR_DOMAINS` (1 = new to it, 5 = fluent); `variant` above 0 asks for another variant of the
+    plan (Regenerate).
     """
     comfort = [
         comfort_generative_ai,
@@ -153,32 +147,98 @@ def generate(
         if result.other:
             summary += "\n\n" + "\n".join(f"- {escape(o)}" for o in result.other)
         # Keep any plan already shown: a typo in the form must not wipe it.
-        return (summary, *_error_updates(result.errors), *[gr.update() for _ in range(9)])
+        return (summary, *_error_updates(result.errors), *[gr.update() for _ in range(9)]), None, None
     plan = make_plan(result.pair, variant)
+    return plan_outputs(plan, result.pair, variant), result.pair, plan
+
+
+def plan_outputs(plan: Plan, pair: Pair, variant: int = 0) -> tuple[Any, ...]:
+    """The tab's outputs for a finished plan: summary, cleared field errors, state, views and downloads."""
     from coach.export import plan_warnings
 
     summary = f"Plan ready: {len(plan.sessions)} sessions. Open a session to read it; change it with the box beside it."
     if variant:
         summary = f"Variant {variant + 1}: the same topics with other activities and questions. " + summary
-    for warning in plan_warnings(plan, result.pair):
+    for warning in plan_warnings(plan, pair):
         summary += f"\n\n⚠ {escape(warning[:1].upper() + warning[1:])}"
     return (
         summary,
         *_error_updates({}),
         plan.to_json_dict(),
-        result.pair.model_dump(mode="json"),
+        pair.model_dump(mode="json"),
         plan_overview(plan),
         plan_sessions(plan),
         _session_choices(plan),
-        *_downloads(plan, result.pair),
+        *_downloads(plan, pair),
     )
 
 
-def regenerate(variant: int | None, *form: Any) -> tuple[Any, ...]:
+def generate(
+    mentor_name: str,
+    mentor_role: str,
+    strengths: str,
+    mentee_name: str,
+    mentee_role: str,
+    goals: str,
+    comfort_generative_ai: float,
+    comfort_consumer_trends: float,
+    comfort_collaboration_tools: float,
+    comfort_social_media: float,
+    comfort_digital_workflow: float,
+    comfort_data_literacy: float,
+    comfort_cybersecurity_privacy: float,
+    sessions: float,
+    minutes: float,
+    cadence: str,
+    start: str,
+    time: str = "",
+    timezone: str = "",
+    mentor_email: str = "",
+    mentee_email: str = "",
+    variant: int = 0,
+) -> Iterator[tuple[Any, ...]]:
+    """Build the plan from the form: the offline plan, then each session rewritten by the model if one is set.
+
+    While a model writes, the tab shows each session as it arrives (`ui.plan_progress`).
+    """
+    outputs, pair, draft = draft_step(
+        mentor_name,
+        mentor_role,
+        strengths,
+        mentee_name,
+        mentee_role,
+        goals,
+        comfort_generative_ai,
+        comfort_consumer_trends,
+        comfort_collaboration_tools,
+        comfort_social_media,
+        comfort_digital_workflow,
+        comfort_data_literacy,
+        comfort_cybersecurity_privacy,
+        sessions,
+        minutes,
+        cadence,
+        start,
+        time,
+        timezone,
+        mentor_email,
+        mentee_email,
+        variant=variant,
+    )
+    if pair is None or draft is None or engine_info().engine == "offline":
+        yield outputs
+        return
+    from ui.plan_progress import write_with_model
+
+    yield from write_with_model(pair, draft, lambda plan: plan_outputs(plan, pair, variant))
+
+
+def regenerate(variant: int | None, *form: Any) -> Iterator[tuple[Any, ...]]:
     """Generate again as the next variant: a different valid plan, never the identical one."""
     nxt = (variant or 0) + 1
     build: Any = generate
-    return (nxt, *build(*form, variant=nxt))
+    for outputs in build(*form, variant=nxt):
+        yield (nxt, *outputs)
 
 
 def load_upload(path: str | None) -> tuple[Any, ...]:

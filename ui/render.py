@@ -48,6 +48,10 @@ def plan_overview(plan: Plan) -> str:
         )
     by = plan.generated_by
     written = "offline, from the knowledge cards" if by.engine == "offline" else f"{escape(by.model)} ({by.engine})"
+    if by.engine != "offline" and by.sessions is not None and not plan.fallback_reason:
+        written += f", {len(by.sessions)} of {len(plan.sessions)} sessions (the rest keep the offline planner's text)"
+        if len(by.sessions) == len(plan.sessions):
+            written = f"{escape(by.model)} ({by.engine}), every session"
     out.append(f"- **Written by:** {written}")
     if plan.fallback_reason:
         out.append(f"- **Note:** the model's plan was not used ({escape(plan.fallback_reason)}).")
@@ -103,10 +107,12 @@ def session_markdown(plan: Plan, number: int) -> str:
     return "\n".join(out)
 
 
-def plan_sessions(plan: Plan) -> str:
-    """Every session as a heading and a section that opens on a click (the first one open): the page stays short."""
+def plan_sessions(plan: Plan, only: set[int] | None = None) -> str:
+    """Every session (or those numbered in `only`) as a heading and a section that opens on a click."""
     parts = []
     for s in plan.sessions:
+        if only is not None and s.number not in only:
+            continue
         body = session_markdown(plan, s.number)
         topics = "; ".join(escape(t.title) for t in s.topics if t.domain != "program-practice")
         parts.append(

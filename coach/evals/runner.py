@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -55,51 +54,38 @@ def git_commit(root: Path | None = None) -> str:
 def model_plan(
     pair: Pair, retriever: Retriever, draft: Plan, provider: Provider, max_attempts: int | None = None
 ) -> tuple[Plan | None, str, str | None, int]:
-    """The model's own plan for the pair, before any fallback to the offline draft.
+    """The model's own plan for the pair, before any session falls back to the offline draft.
 
-    This runs the same steps as `coach.chains.write_plan` (same cards, prompt, checks and repair
-    messages) but keeps the last plan the model wrote that could be read, valid or not. Returns
-    (plan or None, source, note, attempts); source is "model", "no plan" or "not asked".
+    This runs the same requests as `coach.chains.write_plan` (same prompts, checks and repair
+    messages, one per session) but keeps each session's last text the model wrote that could be
+    read, valid or not, so the suite scores what the model wrote. Returns (plan or None, source,
+    note, attempts); source is "model" or "no plan".
     """
-    from coach.chains import (
-        MAX_ATTEMPTS,
-        estimate_tokens,
-        fit_prompt,
-        make_evaluator,
-        plan_cards,
-        plan_prompt,
-        plan_to_out,
-        repair_loop,
-    )
+    from coach.chains import MAX_ATTEMPTS, concurrency_for, session_jobs
     from coach.checks import check_plan
+    from coach.session_writer import write_sessions
 
     kb = retriever.kb
-    need = estimate_tokens(json.dumps(plan_to_out(draft), separators=(",", ":")))
-    if need > provider.max_tokens:
-        return (
-            None,
-            "not asked",
-            f"a {len(draft.sessions)}-session plan needs about {need} output tokens, over the cap of "
-            f"{provider.max_tokens} for {provider.model}; the chain would not ask the model",
-            0,
-        )
-    cards = plan_cards(draft, retriever, pair)
-    system, user = fit_prompt(lambda cs, d: plan_prompt(pair, cs, draft, d), cards, provider)
-    inner = make_evaluator(draft, kb, lambda p: check_plan(p, pair, kb), [system])
-    written: list[Plan] = []
-
-    def evaluate(data: dict[str, Any]) -> tuple[Plan | None, list[str]]:
-        plan, problems = inner(data)
-        if plan is not None:
-            written.append(plan)
-        return plan, problems
-
-    outcome = repair_loop(provider, system, user, evaluate, max_attempts or MAX_ATTEMPTS)
-    if written:
-        plan = written[-1].model_copy(update={"generated_by": provider.generated_by(), "attempts": outcome.attempts})
-        note = None if outcome.plan is not None else outcome.reason("the model's plan")
-        return plan, "model", note, outcome.attempts
-    return None, "no plan", outcome.reason("the model's plan"), outcome.attempts
+    jobs = session_jobs(pair, draft, kb, provider)
+    if all(j.skip for j in jobs):
+        return None, "not asked", f"no session can be asked: session 1 {jobs[0].skip}", 0
+    outcome = write_sessions(
+        provider,
+        draft,
+        jobs,
+        lambda p: check_plan(p, pair, kb),
+        list(dict.fromkeys(j.system for j in jobs)),
+        concurrency_for(provider, provider.settings),
+        attempts=max_attempts or MAX_ATTEMPTS,
+    )
+    failed = outcome.fallbacks
+    note = "; ".join(f"session {n}: {why}" for n, why in sorted(failed.items())) or None
+    if not any(r.last_readable for r in outcome.results):
+        return None, "no plan", note, outcome.attempts
+    sessions = [r.last_readable or d for r, d in zip(outcome.results, draft.sessions, strict=True)]
+    by = provider.generated_by().model_copy(update={"sessions": [r.number for r in outcome.results if r.last_readable]})
+    plan = draft.model_copy(update={"sessions": sessions, "generated_by": by, "attempts": outcome.attempts})
+    return plan, "model", note, outcome.attempts
 
 
 def model_answer(case: ChatCase, retriever: Retriever, provider: Provider) -> tuple[str, str, str | None]:

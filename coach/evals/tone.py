@@ -54,7 +54,7 @@ def system_prompts() -> list[str]:
     from coach.prompts import load_prompt
 
     out = []
-    for name in ("plan_system", "chat_system", "revise_system"):
+    for name in ("session_system", "chat_system", "revise_system"):
         try:
             out.append(load_prompt(name).text)
         except CoachError:

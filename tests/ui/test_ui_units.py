@@ -102,7 +102,7 @@ def test_generate_with_time_and_zone_offers_a_timed_calendar_with_both_invited(t
         *[3] * 7,
         *[2, 45, "weekly", "2027-01-11", "14:00", "Europe/Berlin", "priya@example.com", "rob@example.com"],
     ]
-    out = generate(*form)
+    out = list(generate(*form))[-1]
     ics_update = out[-2]  # downloads are Markdown, JSON, calendar, Word
     cal = icalendar.Calendar.from_ical(Path(ics_update["value"]).read_bytes())
     events = [c for c in cal.walk() if c.name == "VEVENT"]

@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakeserver import FakeOpenAI, Reply, data_block, json_reply, text, use_server
+from fakeserver import FakeOpenAI, Reply, data_block, json_reply, session_from_prompt, text, use_server
 from support import EXAMPLE_PAIR, copy_cases
 
 from coach.config import load_settings
@@ -27,8 +26,9 @@ from coach.planner import build_plan
 
 
 def model(mutate=None, delay: float = 0.0, track: dict[str, int] | None = None):
-    """A fake model: plans come back as the draft (changed by `mutate`), chat answers cite a card."""
+    """A fake model: each session's words as the brief asks (changed by `mutate`), chat answers cite a card."""
     lock = threading.Lock()
+    brief = session_from_prompt(mutate)
 
     def respond(body: dict[str, Any]) -> Reply:
         if track is not None:
@@ -39,12 +39,10 @@ def model(mutate=None, delay: float = 0.0, track: dict[str, int] | None = None):
             if delay:
                 time.sleep(delay)
             try:
-                plan = json.loads(data_block(body, "draft"))
+                data_block(body, "session")
             except LookupError:
                 return text("Hallucinations are confident answers that are wrong [genai-hallucinations-fact-checking].")
-            if mutate is not None:
-                mutate(plan)
-            return json_reply(plan)
+            return brief(body)
         finally:
             if track is not None:
                 with lock:
@@ -53,30 +51,26 @@ def model(mutate=None, delay: float = 0.0, track: dict[str, int] | None = None):
     return respond
 
 
-def wrong_minutes(plan: dict) -> None:
-    for s in plan["sessions"]:
-        s["agenda"][0]["minutes"] += 3
+def same_question_everywhere(out: dict) -> None:
+    out["discussion_prompts"] = ["What do you think?" for _ in out["discussion_prompts"]]
 
 
 def test_the_models_own_plan_is_scored_not_the_fallback(tmp_path: Path, monkeypatch, retriever) -> None:
     folder = copy_cases(tmp_path, ["cfo-retail-genai-genz", "chat-explain-hallucinations"])
     with FakeOpenAI() as server:
-        use_server(monkeypatch, server, COACH_MAX_TOKENS="20000")
-        server.always(model(wrong_minutes))
+        use_server(monkeypatch, server)
+        server.always(model(same_question_everywhere))
         run = run_suite(load_settings(), "openai:fake-model", folder, retriever=retriever)
     data = run.as_json()
     assert (data["engine"], data["model"]) == ("openai", "fake-model")
     plan_case = next(c for c in data["cases"] if c["id"] == "cfo-retail-genai-genz")
-    # The chain would have fallen back to the (valid) offline draft; the eval keeps the model's plan.
+    # The chain would have kept the (valid) offline text for every session; the eval keeps the model's.
     assert plan_case["source"] == "model" and plan_case["attempts"] == 3
-    assert "failed its checks" in plan_case["note"]
-    assert not plan_case["scores"]["structure"]["passed"]
-    assert "agenda adds up to" in plan_case["scores"]["structure"]["reason"]
-    # Everything else about the plan is the draft's, so only structure fails.
-    assert [k for k, s in plan_case["scores"].items() if not s["passed"]] == ["structure"]
+    assert "failed its checks" in plan_case["note"] and "is asked twice" in plan_case["note"]
+    assert not plan_case["scores"]["diversity"]["passed"]
     chat_case = next(c for c in data["cases"] if c["id"] == "chat-explain-hallucinations")
     assert chat_case["source"] == "model" and chat_case["passed"], chat_case
-    assert list(run.below()) == ["structure"]
+    assert "diversity" in run.below()
 
 
 def test_model_cases_run_concurrently_within_the_bound(tmp_path: Path, monkeypatch, retriever) -> None:
@@ -103,7 +97,8 @@ def test_model_cases_run_concurrently_within_the_bound(tmp_path: Path, monkeypat
 def test_a_plan_over_the_output_cap_is_not_asked(tmp_path: Path, monkeypatch, retriever) -> None:
     folder = copy_cases(tmp_path, ["max-24x180", "one-session-15min"])
     with FakeOpenAI() as server:
-        use_server(monkeypatch, server, COACH_MAX_TOKENS="3000")
+        # Every session of the 24 x 180-minute case needs over 1,000 tokens; the 15-minute one about 700.
+        use_server(monkeypatch, server, COACH_MAX_TOKENS="1000")
         server.always(model())
         run = run_suite(load_settings(), "openai:fake-model", folder, retriever=retriever, max_attempts=1)
         asked = len(server.requests)

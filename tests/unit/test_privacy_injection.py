@@ -20,8 +20,8 @@ from fakeserver import (
     data_block,
     echo_system,
     json_reply,
-    plan_from_prompt,
     provider,
+    session_from_prompt,
     system_prompt_of,
     text,
     use_server,
@@ -90,7 +90,7 @@ SECRETS = ["priya.shah@corp.example", "E-99812", "robert.klein@corp.example", "4
 
 def test_plan_writer_sends_only_allowlisted_pair_fields(server: FakeOpenAI, secret_pair: Pair, retriever) -> None:
     assert secret_pair.mentee.salary == "EUR 412,000"  # type: ignore[attr-defined]
-    server.push(plan_from_prompt())
+    server.always(session_from_prompt())
     draft = build_plan(secret_pair, retriever)
     write_plan(secret_pair, retriever, load_settings(), draft)
     wire = server.wire_text()
@@ -132,52 +132,60 @@ def test_fence_cannot_be_closed_from_inside() -> None:
 def test_user_text_reaches_the_model_only_inside_fences(server: FakeOpenAI, retriever) -> None:
     pair = load_pair(EXAMPLE)
     pair.mentee.goals[1] = f"understand how Gen Z customers choose brands. {INJECTION}"
-    server.push(plan_from_prompt())
+    server.always(session_from_prompt())
     write_plan(pair, retriever, load_settings(), build_plan(pair, retriever))
-    for m in server.requests[0]["messages"]:
-        assert INJECTION not in outside_fences(m["content"])
-    assert INJECTION in data_block(server.requests[0], "pair")
+    for body in server.requests:
+        for m in body["messages"]:
+            assert INJECTION not in outside_fences(m["content"])
+        assert INJECTION in data_block(body, "pair")
 
 
 # --------------------------------------------------------------------------- injection
 
 
 def gullible(body: dict) -> Reply:
-    """A model that obeys injected instructions: one session, titled with the system prompt."""
-    draft = json.loads(data_block(body, "draft"))
+    """A model that obeys injected instructions: a session titled with the system prompt, one question only."""
+    answer = session_from_prompt()(body)
     if INJECTION in json.dumps(body):
-        one = draft["sessions"][0]
-        one["title"] = system_prompt_of(body)
-        draft["sessions"] = [one]
-    return json_reply(draft)
+        out = json.loads(answer.content)
+        out["title"] = system_prompt_of(body)
+        out["discussion_prompts"] = out["discussion_prompts"][:1]
+        return json_reply(out)
+    return answer
 
 
 def test_injected_goal_cannot_change_the_plan_structure_or_leak(server: FakeOpenAI, retriever) -> None:
     pair = load_pair(EXAMPLE)
     pair.mentee.goals[1] = f"understand how Gen Z customers choose brands. {INJECTION}"
     server.always(gullible)
-    plan = write_plan(pair, retriever, load_settings(), build_plan(pair, retriever))
+    draft = build_plan(pair, retriever)
+    plan = write_plan(pair, retriever, load_settings(), draft)
     assert len(plan.sessions) == pair.program.sessions
     assert check_plan(plan, pair, retriever.kb) == []
-    assert plan.attempts == 3 and plan.fallback_reason
-    system = render("plan_system")
+    assert plan.attempts == 3 and plan.fallback_reason and plan.sessions == draft.sessions
+    system = render("session_system")
     assert not leaked(json.dumps(plan.to_json_dict()), system)
-    repair = server.requests[1]["messages"][-1]["content"]
+    repair = server.requests[-1]["messages"][-1]["content"]
     assert "repeats the coach's instructions" in repair
 
 
-def test_plan_echoing_the_system_prompt_is_rejected_then_repaired(server: FakeOpenAI, retriever) -> None:
+def test_plan_echoing_the_system_prompt_is_rejected_then_repaired(
+    server: FakeOpenAI, retriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COACH_CONCURRENCY", "1")
     pair = load_pair(EXAMPLE)
 
     def leaky(body: dict) -> Reply:
-        draft = json.loads(data_block(body, "draft"))
-        draft["ground_rules"].append(system_prompt_of(body))
-        return json_reply(draft)
+        out = json.loads(session_from_prompt()(body).content)
+        out["objectives"].append(system_prompt_of(body))
+        return json_reply(out)
 
-    server.push(leaky, plan_from_prompt())
+    server.push(leaky)
+    server.always(session_from_prompt())
     plan = write_plan(pair, retriever, load_settings(), build_plan(pair, retriever))
     assert plan.attempts == 2 and plan.fallback_reason is None
-    assert not leaked(json.dumps(plan.to_json_dict()), render("plan_system"))
+    assert plan.generated_by.sessions == [1, 2, 3, 4, 5, 6]
+    assert not leaked(json.dumps(plan.to_json_dict()), render("session_system"))
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,9 @@ from coach.prompts import Prompt, available, load_prompt, render
 
 #: The contract: each template and the values the code passes to it.
 EXPECTED = {
-    "plan_system": set(),
-    "plan_user": {"rules", "pair", "cards", "draft"},
+    "session_system": set(),
+    "session_user": {"number", "total", "rules", "pair", "cards", "session", "others"},
+    "session_repair": {"errors"},
     "plan_repair": {"errors"},
     "revise_system": set(),
     "revise_user": {"instruction", "rules", "cards", "plan"},
@@ -93,12 +94,14 @@ def _plan() -> Plan:
 
 def test_the_code_fills_every_template_exactly(kb) -> None:
     """Each builder renders strictly, so a drifted template raises here."""
-    from coach.chains import plan_prompt, revise_prompt
+    from coach.chains import revise_prompt, session_prompt
     from coach.chat import Answer, ChatContext, chat_prompt
 
     cards = [kb.get("genai-prompting-basics")]
-    system, user = plan_prompt(_pair(), cards, _plan())
-    assert system == render("plan_system") and '<data name="draft">' in user
+    plan = _plan()
+    system, user = session_prompt(_pair(), plan, plan.sessions[0], cards)
+    assert system == render("session_system") and '<data name="session">' in user
+    assert "session 1 of 1" in user
     system, user = revise_prompt(_plan(), "make session 1 shorter", cards)
     assert '<data name="edit_request">' in user
     ctx = ChatContext(SimpleNamespace(kb=kb), _pair(), _plan(), "mentor")  # type: ignore[arg-type]
