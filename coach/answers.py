@@ -406,13 +406,17 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     find = _chat_search(ctx)
     cards = relevant(topic, ctx.retriever, search=find) or ev.cards
     focus = lesson_focus(topic)
-    # "a lesson on automating X" comes from a card that at least mentions automating: when the best
-    # card does not, the first of the top three whose title, tags or id name the skill.
+    # "a lesson on automating X" comes from a card that at least mentions automating: when the best card
+    # does not, a card of the top three whose title names the skill and more of the topic than its own.
     stats = word_stats(ctx.retriever.kb.cards)
-    skill = words(focus) if focus else set()
+    skill, wanted = (words(focus) if focus else set()), words(topic)
+
+    def named(card: Card) -> float:
+        return sum(stats.idf(w) for w in wanted & stats.title.get(card.id, frozenset()))
+
     if skill and not skill & stats.text.get(cards[0].id, frozenset()):
         for hit in search(topic, ctx.retriever, k=3, focus=focus):
-            if skill & stats.title.get(hit.card.id, frozenset()):
+            if skill & stats.title.get(hit.card.id, frozenset()) and named(hit.card) > named(cards[0]):
                 cards = [hit.card]
                 break
     card = cards[0]

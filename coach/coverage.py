@@ -10,8 +10,6 @@ the evidence of one chat search (`coach.chat_search`: hybrid search re-ranked by
   not counted);
 - `overlap`: the largest share of the question's distinctive words that one of the top three
   cards mentions;
-- `title`: 1 when the top card's title, tags or id name one of the question's words ("BLUF",
-  "hallucinations"), else 0: the card is about what is asked, not merely near it;
 - `out_of_scope`: whether the question names a field the product does not cover at all (tax and
   payroll, investing and crypto, law and disclosure regimes, certification schemes, building AI
   models, programming, medicine, cooking, sport, travel papers; see `OUT_OF_SCOPE`).
@@ -35,7 +33,7 @@ if TYPE_CHECKING:
     from coach.retrieval import Hit, Retriever
 
 COVERAGE_FILE = Path(__file__).resolve().parents[1] / "evals" / "coverage.yaml"
-FEATURES = ("similarity", "best_similarity", "unknown", "overlap", "title", "out_of_scope")
+FEATURES = ("similarity", "best_similarity", "unknown", "overlap", "out_of_scope")
 #: How many hits the evidence reads (and the answers may cite).
 TOP = 3
 #: Chatty words, contractions and fillers that say nothing about the topic even when no card has them.
@@ -115,7 +113,6 @@ DEFAULT_RULE = CoverageRule(
         "best_similarity": -3.0,
         "unknown": 1.2,
         "overlap": -1.5,
-        "title": -1.0,
         "out_of_scope": 3.0,
     },
     threshold=0.5,
@@ -183,13 +180,11 @@ def features_for(question: str, hits: list[Hit], retriever: Retriever, names: tu
     distinct = distinctive_words(question, retriever.kb.cards) - skip
     sims = [h.similarity or 0.0 for h in hits[:TOP]]
     overlap = max((len(distinct & _card_words(h.card)) / max(1, len(distinct)) for h in hits[:TOP]), default=0.0)
-    title = stats.title.get(hits[0].card.id, frozenset()) if hits else frozenset()
     return {
         "similarity": sims[0] if sims else 0.0,
         "best_similarity": max(sims, default=0.0),
         "unknown": float(min(len(unknown), 3)),
         "overlap": overlap if distinct else 0.0,
-        "title": 1.0 if words & title else 0.0,
         "out_of_scope": 1.0 if out_of_scope(question) else 0.0,
     }
 

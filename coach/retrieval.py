@@ -277,6 +277,26 @@ class Retriever:
         """The best `k` cards for one query."""
         return self.search_many([query], k=k, mode=mode, domains=domains)[0]
 
+    def search_weighted(
+        self, query: str, k: int = 5, bm25_weight: float = 0.4, domains: set[str] | None = None
+    ) -> list[Hit]:
+        """The best `k` cards for one query by dense similarity plus `bm25_weight` times the BM25 score
+        as a share of the best BM25 score (cards only).
+
+        Unlike rank fusion, this keeps how far apart the scores are: a card that alone matches a rare
+        word of the query by BM25, or is much closer in meaning, is not levelled with the runners-up.
+        """
+        depth = max(k, DEPTH)
+        dense = dict(self._dense_rankings([query], depth, domains)[0])
+        sparse = dict(self._bm25_rankings([query], depth, domains)[0])
+        if not dense and not sparse:
+            return []
+        floor = min(dense.values(), default=0.0)
+        top = max(sparse.values(), default=0.0) or 1.0
+        scores = {cid: dense.get(cid, floor) + bm25_weight * sparse.get(cid, 0.0) / top for cid in {*dense, *sparse}}
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return [h for h in self._hits(ranked, dense) if isinstance(h, Hit)]
+
     def _hits(
         self, ranking: Sequence[tuple[str, float]], similarity: dict[str, float] | None = None
     ) -> list[Hit | DocHit]:
