@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from coach.config import Settings
     from coach.knowledge import KnowledgeBase
     from coach.models import Pair, Plan
+    from coach.providers import Provider
     from coach.retrieval import Retriever
     from coach.store import Store
 
@@ -62,16 +63,51 @@ class CohortResult:
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
+    #: Token counts summed over the plans a model wrote in this run.
+    usage: dict[str, int] = field(default_factory=dict)
+
     @property
     def rate(self) -> float:
         """Plans per second of this run."""
         return self.planned / self.seconds if self.seconds > 0 else 0.0
 
 
-def _plan_one(pair: Pair, retriever: Retriever) -> Plan:
+@dataclass
+class PairDone:
+    """One pair of a cohort run, finished: its plan or why it failed, and how long it took."""
+
+    pair_id: str
+    names: str
+    seconds: float
+    plan: Plan | None = None
+    error: str | None = None
+
+
+def pair_line(done: PairDone) -> str:
+    """One pair of a run in words: who, how many sessions the model wrote, tokens and time."""
+    if done.plan is None:
+        return f"{done.pair_id} ({done.names}): failed after {done.seconds:.1f} s: {done.error}"
+    plan = done.plan
+    by = plan.generated_by
+    if by.engine == "offline":
+        return f"{done.pair_id} ({done.names}): {len(plan.sessions)} sessions, offline, {done.seconds:.1f} s"
+    wrote = len(by.sessions or []) if plan.fallback_reason is None else 0
+    kept = [s.number for s in plan.sessions if s.number not in set(by.sessions or [])]
+    why = f"; offline text kept for session {', '.join(map(str, kept))}" if kept else ""
+    return (
+        f"{done.pair_id} ({done.names}): the model wrote {wrote} of {len(plan.sessions)} sessions{why}; "
+        f"{plan.usage.get('completion_tokens', 0):,} completion tokens, {done.seconds:.1f} s"
+    )
+
+
+def _plan_one(pair: Pair, retriever: Retriever, settings: Settings, provider: Provider | None) -> Plan:
     from coach.planner import build_plan
 
     plan = build_plan(pair, retriever)
+    if provider is not None:
+        from coach.chains import write_plan
+
+        plan = write_plan(pair, retriever, settings, plan, provider=provider)
     check_or_raise(plan, pair, retriever.kb)
     return plan
 
@@ -84,6 +120,7 @@ def plan_cohort(
     progress: Callable[[int, int], None] | None = None,
     retriever: Retriever | None = None,
     wait: float = 0.0,
+    on_pair: Callable[[PairDone], None] | None = None,
 ) -> CohortResult:
     """Plan every pair of the cohort (or all pairs) with at most `concurrency` plans in flight.
 
@@ -99,6 +136,9 @@ def plan_cohort(
         progress: Called with (done, total) after each pair.
         retriever: A retriever to reuse (else one is opened from settings).
         wait: Seconds to wait for another run of this database to finish before giving up.
+        on_pair: Called with each finished pair (its plan or error and time), for a per-pair report.
+
+    With a model configured (`COACH_MODEL`), each pair's sessions are written by it as in `coach plan`.
 
     Raises:
         coach.store.Busy: another run holds the cohort lock (after `wait` seconds).
@@ -109,7 +149,12 @@ def plan_cohort(
     # One writer per database: a second run would take the first's open run for a crashed one and
     # plan every pair twice. The lock dies with its holder, so a crashed run is resumed by the next.
     with store.writer_lock("cohort-plan", wait=wait, what="another `coach cohort plan` run"):
-        return _plan_cohort_locked(store, settings, cohort, replan_all, concurrency, progress, retriever)
+        from coach.providers import open_provider
+
+        with open_provider(settings) as provider:
+            return _plan_cohort_locked(
+                store, settings, cohort, replan_all, concurrency, progress, retriever, provider, on_pair
+            )
 
 
 def _plan_cohort_locked(
@@ -120,6 +165,8 @@ def _plan_cohort_locked(
     concurrency: int | None,
     progress: Callable[[int, int], None] | None,
     retriever: Retriever | None,
+    provider: Provider | None = None,
+    on_pair: Callable[[PairDone], None] | None = None,
 ) -> CohortResult:
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -139,7 +186,7 @@ def _plan_cohort_locked(
         bound = max(1, concurrency or settings.concurrency)
         reason = f"cohort plan (run {run_id})"
         pending = iter(todo)
-        in_flight: dict[Future[Plan], str] = {}
+        in_flight: dict[Future[Plan], tuple[str, str, float]] = {}
         # The bound is on plans in flight: submit more only as results come back.
         with ThreadPoolExecutor(max_workers=bound, thread_name_prefix="cohort-plan") as pool:
 
@@ -147,7 +194,9 @@ def _plan_cohort_locked(
                 info = next(pending, None)
                 if info is None:
                     return False
-                in_flight[pool.submit(_plan_one, info.pair, retriever)] = info.id
+                names = f"{info.pair.mentee.name} & {info.pair.mentor.name}"
+                job = pool.submit(_plan_one, info.pair, retriever, settings, provider)
+                in_flight[job] = (info.id, names, time.perf_counter())
                 return True
 
             for _ in range(bound):
@@ -156,15 +205,21 @@ def _plan_cohort_locked(
             while in_flight:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    pid = in_flight.pop(fut)
+                    pid, names, began = in_flight.pop(fut)
+                    finished = PairDone(pid, names, time.perf_counter() - began)
                     try:
                         plan = fut.result()
                     except CoachError as exc:
-                        result.failed[pid] = str(exc)
+                        result.failed[pid] = finished.error = str(exc)
                     else:
                         # Committed one by one in this thread: a kill loses at most the plans in flight.
                         store.save_plan(pid, plan, reason, run_id=run_id)
                         result.planned += 1
+                        finished.plan = plan
+                        for key, value in plan.usage.items():
+                            result.usage[key] = result.usage.get(key, 0) + value
+                    if on_pair:
+                        on_pair(finished)
                     if progress:
                         progress(result.already_done + result.planned + len(result.failed), result.total)
                     submit_next()

@@ -359,7 +359,7 @@ def cohort_plan(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from coach.cohort import plan_cohort
+    from coach.cohort import PairDone, pair_line, plan_cohort
 
     settings = _settings(kb_dirs)
     with Progress(
@@ -375,14 +375,32 @@ def cohort_plan(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
+        def on_pair(done: PairDone) -> None:
+            # One line per pair when a model writes (minutes each, so people want to see which are done).
+            if done.plan is not None and done.plan.generated_by.engine != "offline":
+                bar.console.print(pair_line(done), highlight=False, markup=False, soft_wrap=True)
+
         result = plan_cohort(
-            settings, name, replan_all=replan_all, concurrency=concurrency, progress=progress, wait=wait
+            settings,
+            name,
+            replan_all=replan_all,
+            concurrency=concurrency,
+            progress=progress,
+            wait=wait,
+            on_pair=on_pair,
         )
     resumed = f" (resumed run {result.run_id})" if result.resumed else ""
     click.echo(
         f"planned {result.planned} pairs{resumed}, {result.already_done} already done, "
         f"{len(result.failed)} failed, {result.total} in scope; {result.rate:.1f} plans/s"
     )
+    if result.usage:
+        u = result.usage
+        line = f"model tokens: {u.get('prompt_tokens', 0):,} prompt + {u.get('completion_tokens', 0):,} completion"
+        if settings.price_per_mtok is not None:
+            cost = u.get("total_tokens", 0) * settings.price_per_mtok / 1_000_000
+            line += f", about ${cost:.4f} at ${settings.price_per_mtok:g} per million tokens"
+        click.echo(line)
     if result.failed:
         for pid, why in sorted(result.failed.items()):
             click.echo(f"failed {pid}: {why}", err=True)

@@ -237,13 +237,13 @@ def test_cohort_plan_is_concurrent_with_a_bound(planning, shared_retriever, tmp_
     lock = threading.Lock()
     state = {"now": 0, "peak": 0}
 
-    def watched(pair, retriever):
+    def watched(pair, retriever, *rest):
         with lock:
             state["now"] += 1
             state["peak"] = max(state["peak"], state["now"])
         try:
             time.sleep(0.05)  # keep plans in flight long enough to overlap
-            return real(pair, retriever)
+            return real(pair, retriever, *rest)
         finally:
             with lock:
                 state["now"] -= 1
@@ -279,10 +279,10 @@ def test_failed_pairs_leave_the_run_open_and_the_rerun_finishes(
     broken = {ids[1], ids[3]}
     pairs = {planning.get_pair(i).pair.mentee.name: i for i in ids}
 
-    def flaky(pair, retriever):
+    def flaky(pair, retriever, *rest):
         if pairs[pair.mentee.name] in broken:
             raise CoachError("simulated failure")
-        return real(pair, retriever)
+        return real(pair, retriever, *rest)
 
     monkeypatch.setattr(cohort_mod, "_plan_one", flaky)
     first = cohort_mod.plan_cohort(load_settings(), "c", concurrency=2, retriever=shared_retriever)
@@ -388,3 +388,35 @@ def test_replan_refuses_when_there_is_nothing_to_do(planning, shared_retriever) 
     with pytest.raises(InputError, match="none is left"):
         replan_pair(load_settings(), pid)
     assert planning.get_plan(pid).version == 1
+
+
+def test_cli_cohort_plan_with_a_model_reports_each_pair(planning, tmp_path: Path, monkeypatch) -> None:
+    from fakeserver import FakeOpenAI, data_block, session_from_prompt, text, use_server
+
+    path = write_roster(tmp_path / "pilot.csv", VARIED[:2])
+    assert CliRunner().invoke(cli, ["cohort", "import", str(path)]).exit_code == 0
+    brief = session_from_prompt()
+    first_mentee = VARIED[0]["mentee_name"]
+
+    def answer(body: dict):
+        # The first pair's session 2 never answers in JSON: it keeps the offline text, alone.
+        if first_mentee in data_block(body, "pair") and '"number":2,' in data_block(body, "session"):
+            return text("I cannot do that.")
+        return brief(body)
+
+    with FakeOpenAI() as server:
+        use_server(monkeypatch, server, COACH_PRICE_PER_MTOK="1")
+        server.always(answer)
+        res = CliRunner().invoke(cli, ["cohort", "plan", "--cohort", "pilot"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    pair_lines = [ln for ln in lines if "the model wrote" in ln]
+    assert len(pair_lines) == 2
+    first = next(ln for ln in pair_lines if first_mentee in ln)
+    assert "offline text kept for session 2" in first and "completion tokens" in first
+    other = next(ln for ln in pair_lines if ln is not first)
+    assert "offline text kept" not in other
+    assert any(ln.startswith("model tokens: ") and "per million tokens" in ln for ln in lines)
+    for info in planning.list_pairs("pilot"):
+        stored = planning.get_plan(info.id).plan
+        assert stored.generated_by.engine == "openai" and stored.generated_by.sessions
