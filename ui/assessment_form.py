@@ -61,7 +61,6 @@ def goals_of(account: Any, pair_id: str | None) -> list[str]:
 
 def due_text(account: Any, pair_id: str | None, today: dt.date | None = None) -> str:
     """What the account's side should fill in now for the pair, in a sentence."""
-    from coach.metrics import PairFacts
     from coach.outcomes import due_assessments
     from coach.permissions import can_see_pair
 
@@ -71,19 +70,11 @@ def due_text(account: Any, pair_id: str | None, today: dt.date | None = None) ->
     if side is None:
         return "Admins enter assessments with `coach assess FILE` or the API."
     store = _store()
-    info = store.get_pair(pair_id)
-    facts = PairFacts(
-        id=info.id,
-        mentor=info.mentor,
-        mentee=info.mentee,
-        cohort=info.cohort,
-        sessions_planned=info.sessions_planned,
-        cadence=info.cadence,
-        start=info.start,
-        goals_total=len(info.pair.mentee.goals),
-        records=[(s.id, s.number, s.status, s.date) for s in store.sessions(pair_id)],
-    )
-    done = store.assessments(pair_id)
+    found = store.report_facts(pair_id=pair_id)
+    if not found:
+        return ""
+    facts = found[0]
+    done = facts.assessments
     due = [slot for slot, who, _since in due_assessments(facts, done, today or dt.date.today()) if who == side]
     if not due:
         return "Nothing to fill in for this pair right now."

@@ -148,23 +148,28 @@ class AssessmentRepository(ReportRepository):
 
         def run(s: DbSession) -> dict[str, list[Assessment]]:
             out: dict[str, list[Assessment]] = {}
-            for row in s.execute(select(*_COLUMNS).order_by(AssessmentRow.id)):
+            query = select(*_COLUMNS).order_by(AssessmentRow.id)
+            if wanted is not None and len(wanted) == 1:
+                query = query.where(AssessmentRow.pair_id == next(iter(wanted)))
+            for row in s.execute(query):
                 if wanted is None or row.pair_id in wanted:
                     out.setdefault(row.pair_id, []).append(_assessment(row))
             return out
 
         return self.read(run)
 
-    def report_facts(self, cohort: str | None = None) -> list[PairFacts]:
+    def report_facts(self, cohort: str | None = None, pair_id: str | None = None) -> list[PairFacts]:
         """The report's facts with each pair's assessments and latest fit answers (two more queries)."""
         from coach.store.matches import FitAnswerRow
 
-        facts = super().report_facts(cohort)
+        facts = super().report_facts(cohort, pair_id)
         found = self.all_assessments({f.id for f in facts})
 
         def run(s: DbSession) -> dict[str, dict[str, str]]:
             fit: dict[str, dict[str, str]] = {}
             q = select(FitAnswerRow.pair_id, FitAnswerRow.side, FitAnswerRow.answer).order_by(FitAnswerRow.id)
+            if pair_id is not None:
+                q = q.where(FitAnswerRow.pair_id == pair_id)
             for pid, side, answer in s.execute(q):
                 fit.setdefault(pid, {})[side] = answer
             return fit

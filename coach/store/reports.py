@@ -86,8 +86,12 @@ class ReportRepository(PairRepository):
 
         return self.read(run)
 
-    def report_facts(self, cohort: str | None = None) -> list[PairFacts]:
-        """What coach.metrics needs for every pair, read in four queries (no plan JSON parsed)."""
+    def report_facts(self, cohort: str | None = None, pair_id: str | None = None) -> list[PairFacts]:
+        """What coach.metrics needs for every pair (or the cohort's, or one pair's), in four queries (no plan JSON parsed)."""
+
+        def only(query: Any, column: Any) -> Any:
+            # One pair: every query is narrowed in the database, not filtered after reading all rows.
+            return query if pair_id is None else query.where(column == pair_id)
 
         def run(s: DbSession) -> list[PairFacts]:
             pq = select(
@@ -102,32 +106,43 @@ class ReportRepository(PairRepository):
             ).order_by(PairRow.created_at, PairRow.id)
             if cohort is not None:
                 pq = pq.where(PairRow.cohort == cohort)
-            pairs = list(s.execute(pq))
+            pairs = list(s.execute(only(pq, PairRow.id)))
             wanted = {p[0] for p in pairs}
             latest = select(PlanRow.pair_id, func.max(PlanRow.version).label("v")).group_by(PlanRow.pair_id).subquery()
             goals: dict[str, tuple[int, dict[int, list[int]]]] = {}
             for pid, version, raw_goals in s.execute(
-                select(PlanRow.pair_id, PlanRow.version, PlanRow.session_goals).join(
-                    latest, (PlanRow.pair_id == latest.c.pair_id) & (PlanRow.version == latest.c.v)
+                only(
+                    select(PlanRow.pair_id, PlanRow.version, PlanRow.session_goals).join(
+                        latest, (PlanRow.pair_id == latest.c.pair_id) & (PlanRow.version == latest.c.v)
+                    ),
+                    PlanRow.pair_id,
                 )
             ):
                 if pid in wanted:
                     goals[pid] = (version, {int(k): v for k, v in json.loads(raw_goals).items()})
             records: dict[str, list[tuple[int, int, str, dt.date]]] = {}
             for rid, pid, number, status, date in s.execute(
-                select(
-                    SessionRecord.id,
+                only(
+                    select(
+                        SessionRecord.id,
+                        SessionRecord.pair_id,
+                        SessionRecord.number,
+                        SessionRecord.status,
+                        SessionRecord.date,
+                    ),
                     SessionRecord.pair_id,
-                    SessionRecord.number,
-                    SessionRecord.status,
-                    SessionRecord.date,
                 )
             ):
                 if pid in wanted:
                     records.setdefault(pid, []).append((rid, number, status, date))
             feedback: dict[str, list[tuple[int, int, str, int]]] = {}
             for fid, pid, number, side, rating in s.execute(
-                select(FeedbackRow.id, FeedbackRow.pair_id, FeedbackRow.number, FeedbackRow.side, FeedbackRow.rating)
+                only(
+                    select(
+                        FeedbackRow.id, FeedbackRow.pair_id, FeedbackRow.number, FeedbackRow.side, FeedbackRow.rating
+                    ),
+                    FeedbackRow.pair_id,
+                )
             ):
                 if pid in wanted:
                     feedback.setdefault(pid, []).append((fid, number, side, rating))

@@ -427,6 +427,24 @@ def test_report_facts_follow_the_latest_plan(store) -> None:
     assert row["goals_covered"] == 2
 
 
+def test_report_facts_for_one_pair_are_that_pairs_facts_only(store) -> None:
+    from coach.assessments import AssessmentIn
+
+    pairs = [make_pair(sessions=4), make_pair(sessions=3)]
+    pairs[1] = pairs[1].model_copy(update={"mentee": pairs[1].mentee.model_copy(update={"name": "Other Leader"})})
+    ids = [store.add_pair(p) for p in pairs]
+    for pid, pair in zip(ids, pairs, strict=True):
+        store.save_plan(pid, make_plan(pair), "generated")
+        store.log_session(pid, 1, "held", dt.date(2026, 1, 12), ratings={"mentor": (4, ""), "mentee": (5, "")})
+    baseline = AssessmentIn("mentee", "baseline", None, dt.date(2026, 1, 10), comfort={"generative-ai": 2})
+    store.add_assessment(ids[1], baseline, "admin")
+    whole = {f.id: f for f in store.report_facts()}
+    for pid in ids:
+        assert store.report_facts(pair_id=pid) == [whole[pid]]
+    assert [a.kind for a in store.report_facts(pair_id=ids[1])[0].assessments] == ["baseline"]
+    assert store.report_facts(pair_id="no-such-pair") == []
+
+
 # --------------------------------------------------------------------------- CLI
 
 
