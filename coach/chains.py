@@ -162,8 +162,10 @@ def session_jobs(pair: Pair, draft: Plan, kb: KnowledgeBase, provider: Provider)
                 f"its prompt is {len(system) + len(user)} characters, over the input cap of "
                 f"{provider.max_input_chars} (COACH_MAX_INPUT_CHARS)"
             )
-        # Room for longer wording than the draft's, within the provider's cap.
-        jobs.append(SessionJob(session, system, user, min(provider.max_tokens, 2 * need + 256), skip))
+        # Room for longer wording than the draft's, within the provider's cap. A small local model that
+        # rambles is cut off sooner: at its speed every extra token is seconds.
+        room = need + 128 if provider.compact else 2 * need + 256
+        jobs.append(SessionJob(session, system, user, min(provider.max_tokens, room), skip))
     return jobs
 
 

@@ -139,6 +139,60 @@ def parse_structured(raw: Any) -> StructuredResult:
     return StructuredResult(None, error, text, usage)
 
 
+def stream_structured(
+    provider: Provider,
+    messages: list[BaseMessage],
+    schema: dict[str, Any],
+    max_tokens: int | None = None,
+    on_token: Callable[[int], None] | None = None,
+) -> StructuredResult:
+    """One streamed structured-output request; a silence longer than the timeout raises ModelFailure.
+
+    Usage comes from the server's final chunk when it sends one; otherwise it is estimated (about
+    four characters a prompt token, one streamed chunk a completion token).
+    """
+    bound = structured_model(provider, schema, max_tokens, streaming=True)
+    acc: Any = None
+    chunks = 0
+    try:
+        for chunk in bound.stream(messages):
+            acc = chunk if acc is None else acc + chunk
+            chunks += 1
+            if on_token is not None:
+                on_token(chunks)
+    except Exception as exc:
+        if type(exc).__name__ == "LengthFinishReasonError":
+            cap = f" of {max_tokens} tokens" if max_tokens else ""
+            raise ModelFailure(f"the model's answer ran past its output cap{cap} before the JSON was complete") from exc
+        if _is_timeout(exc):
+            raise ModelFailure(
+                f"the model at {provider.where} stopped sending for {provider.settings.timeout:g}s "
+                f"after {max(0, chunks - 1)} tokens (COACH_TIMEOUT is the longest silence allowed)"
+            ) from exc
+        raise
+    if acc is None:
+        return StructuredResult(None, "the model sent an empty answer", "", None)
+    result = parse_structured(acc)
+    if not result.usage:
+        prompt = sum(len(m.content) if isinstance(m.content, str) else len(str(m.content)) for m in messages)
+        result.usage = {"input_tokens": prompt // 4 + 1, "output_tokens": max(0, chunks - 1)}
+    return result
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    import httpx
+    import openai
+
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _raw_text(raw: Any) -> str:
     """Everything the model wrote: tool-call arguments (valid or not) and content."""
     parts: list[str] = []
@@ -241,7 +295,8 @@ def repair_loop(
     for attempt in range(1, max_attempts + 1):
         outcome.attempts = attempt
         try:
-            result = structured_call(provider, messages, schema)
+            # Streamed: COACH_TIMEOUT then limits silence, not the time a long answer takes.
+            result = stream_structured(provider, messages, schema)
         except Exception as exc:
             err = provider.failure(exc)
             if not isinstance(err, ModelFailure):

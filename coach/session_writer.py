@@ -18,18 +18,15 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from coach.models import AgendaItem, DiscussionPrompt, Plan, Session
 from coach.providers import ModelFailure, Provider
-from coach.repair import MAX_ATTEMPTS, MAX_PROBLEMS_SHOWN, StructuredResult, Usage, parse_structured
+from coach.repair import MAX_ATTEMPTS, MAX_PROBLEMS_SHOWN, Usage, stream_structured
 from coach.repair import validation_problems as validation_problems
 from coach.safety import LeakGuard, fence
-
-if TYPE_CHECKING:
-    from langchain_core.messages import BaseMessage
 
 #: Longest line of session text accepted (the prompt asks for LINE_CHARS; a title for TITLE_CHARS).
 TEXT_CHARS = 400
@@ -187,59 +184,6 @@ class SessionEvent:
 
 
 Progress = Callable[[SessionEvent], None]
-
-
-def stream_structured(
-    provider: Provider,
-    messages: list[BaseMessage],
-    schema: dict[str, Any],
-    max_tokens: int,
-    on_token: Callable[[int], None] | None = None,
-) -> StructuredResult:
-    """One streamed structured-output request; a silence longer than the timeout raises ModelFailure.
-
-    Usage comes from the server's final chunk when it sends one; otherwise it is estimated (about
-    four characters a prompt token, one streamed chunk a completion token).
-    """
-    from coach.repair import structured_model
-
-    bound = structured_model(provider, schema, max_tokens, streaming=True)
-    acc: Any = None
-    chunks = 0
-    try:
-        for chunk in bound.stream(messages):
-            acc = chunk if acc is None else acc + chunk
-            chunks += 1
-            if on_token is not None:
-                on_token(chunks)
-    except Exception as exc:
-        if _is_timeout(exc):
-            raise ModelFailure(
-                f"the model at {provider.where} stopped sending for {provider.settings.timeout:g}s "
-                f"after {max(0, chunks - 1)} tokens (COACH_TIMEOUT is the longest silence allowed)"
-            ) from exc
-        raise
-    if acc is None:
-        return StructuredResult(None, "the model sent an empty answer", "", None)
-    result = parse_structured(acc)
-    if not result.usage:
-        prompt = sum(len(m.content) if isinstance(m.content, str) else len(str(m.content)) for m in messages)
-        result.usage = {"input_tokens": prompt // 4 + 1, "output_tokens": max(0, chunks - 1)}
-    return result
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    import httpx
-    import openai
-
-    seen: BaseException | None = exc
-    for _ in range(5):
-        if seen is None:
-            return False
-        if isinstance(seen, openai.APITimeoutError | httpx.TimeoutException | TimeoutError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 # --------------------------------------------------------------------------- one session

