@@ -358,8 +358,9 @@ class GeneratedBy(BaseModel):
     engine: str = "offline"
     model: str = "cards"
     #: Numbers of the sessions whose words the model wrote (the rest keep the offline draft's text);
-    #: None for plans not written session by session (offline plans, revisions).
-    sessions: list[int] | None = None
+    #: None for plans not written session by session (offline plans, revisions), and then left out
+    #: of the JSON, so an offline plan reads exactly as before.
+    sessions: list[int] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class Plan(BaseModel):

@@ -380,7 +380,7 @@ def test_cli_model_option_overrides_the_environment(server: FakeOpenAI, indexed_
     result = CliRunner().invoke(cli, ["plan", "--pair", str(EXAMPLE), "--format", "json", "--model", "offline"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["generated_by"] == {"engine": "offline", "model": "cards", "sessions": None}
+    assert data["generated_by"] == {"engine": "offline", "model": "cards"}  # offline JSON as before
     assert server.requests == []
 
 
