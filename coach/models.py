@@ -113,6 +113,9 @@ class Card(Strict):
     resources: list[Resource] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
     prerequisites: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
     tags: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
+    #: Questions as people type them that this card answers ("chatgpt made up a number in my report"),
+    #: written from the card alone; searched by the chat beside the card's own words (coach/index.py).
+    asks: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
     #: The month the card was last checked, `YYYY-MM` (SPEC.md section 5).
     reviewed: str | None = None
     #: DigComp 2.2 competences the card builds, by number such as "2.4" (SPEC.md section 5; coach/digcomp.py).
