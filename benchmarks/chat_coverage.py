@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 from coach.chat_search import search  # noqa: E402
 from coach.config import load_settings  # noqa: E402
 from coach.coverage import COVERAGE_FILE, FEATURES, OUT_OF_SCOPE_WEIGHT, CoverageRule, features_for  # noqa: E402
-from coach.evals.blind import HALVES, load_blind  # noqa: E402
+from coach.evals.blind import BLIND_SETS, HALVES, load_all, set_of  # noqa: E402
 from coach.retrieval import get_retriever  # noqa: E402
 
 
@@ -69,7 +69,7 @@ def main() -> None:
     args = ap.parse_args()
     settings = load_settings()
     retriever = get_retriever(settings)
-    cases = load_blind(kb=retriever.kb, halves=("tune",) if args.tune_only else HALVES)
+    cases = load_all(kb=retriever.kb, halves=("tune",) if args.tune_only else HALVES)
     if args.fit:
         tune = [c for c in cases if c.half == "tune" and not c.history]
         hits = [search(c.question, retriever, k=3) for c in tune]  # the chat's own search (coverage.assess)
@@ -93,7 +93,8 @@ def main() -> None:
         lines = [
             "# The calibrated 'not covered' rule (coach/coverage.py): p = sigmoid(bias + sum(weight * feature)),",
             "# not covered when p >= threshold. Fitted by benchmarks/chat_coverage.py --fit on the TUNE half of",
-            f"# evals/blind/chat_blind.yaml only ({len(tune)} questions: single ones and first turns, {int(y.sum())} not covered).",
+            f"# every blind set ({', '.join(BLIND_SETS)}) only ({len(tune)} questions: single ones and first turns,",
+            f"# {int(y.sum())} not covered).",
             "# out_of_scope is not fitted: it is coach.coverage.OUT_OF_SCOPE_WEIGHT, added on top of the fitted rule.",
             f"bias: {rule.bias:.4f}",
             "weights:",
@@ -127,9 +128,9 @@ def report(cases, retriever) -> None:  # type: ignore[no-untyped-def]
         assert a is not None
         rows.append((c, a, turn.intent, cited_ids(a.text)))
     print(f"{len(rows)} answers in {time.perf_counter() - started:.1f}s")
-    print(f"{'half':9} {'n':>4} {'NC prec':>8} {'NC rec':>7} {'cited ok':>9} {'expect ok':>10}")
-    for half in HALVES:
-        mine = [r for r in rows if r[0].half == half]
+    print(f"{'set':3} {'half':9} {'n':>4} {'NC prec':>8} {'NC rec':>7} {'cited ok':>9} {'expect ok':>10}")
+    for name, half in ((name, half) for name in BLIND_SETS for half in HALVES):
+        mine = [r for r in rows if r[0].half == half and set_of(r[0]) == name]
         if not mine:
             continue
         pred = [not a.covered for _, a, _, _ in mine]
@@ -150,7 +151,7 @@ def report(cases, retriever) -> None:  # type: ignore[no-untyped-def]
                     checks += 1
                     passed += want == got
         print(
-            f"{half:9} {len(mine):>4} {prec:>8.3f} {rec:>7.3f} {ok / max(1, len(covered)):>9.3f} {passed}/{checks:<8}"
+            f"{name:3} {half:9} {len(mine):>4} {prec:>8.3f} {rec:>7.3f} {ok / max(1, len(covered)):>9.3f} {passed}/{checks:<8}"
         )
     # Only the tune half's misses are listed: the held-out half is for reporting, not for looking at.
     for c, a, _, ids in (r for r in rows if r[0].half == "tune"):

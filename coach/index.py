@@ -218,13 +218,28 @@ def check_model(settings: Settings, gen: Generation) -> None:
 
 
 def card_text(card: Card) -> str:
-    """What BM25 sees of a card: every field a reader could search for."""
-    parts = [*card_chunks(card), "\n".join(card.pre_work), "\n".join(r.name for r in card.resources)]
+    """What BM25 sees of a card: every field a reader could search for (its asks are dense passages only)."""
+    parts = [*own_chunks(card), "\n".join(card.pre_work), "\n".join(r.name for r in card.resources)]
     return "\n".join(parts)
 
 
 def card_chunks(card: Card) -> list[str]:
-    """The passages embedded for a card; a query matches the card by its best passage.
+    """The passages embedded for a card: its own (`own_chunks`), then one per ask.
+
+    Each question people ask in their own words is its own passage: a question matches the closest
+    one, where a blend of eight would match none of them well. Ask rows are stored with `kind: ask`
+    and only the chat's search reads them (`Retriever.search_weighted`); plans search the card's own words.
+    """
+    return [*own_chunks(card), *card.asks]
+
+
+def is_ask_row(card: Card, row: int) -> bool:
+    """Whether passage row `row` of a card is one of its asks (they come after its own passages)."""
+    return row >= len(card_chunks(card)) - len(card.asks)
+
+
+def own_chunks(card: Card) -> list[str]:
+    """The passages of a card's own content; a query matches the card by its best passage.
 
     One vector per card blurs a card's many facets (and MiniLM reads only 256 word pieces), so the
     summary, the concepts, the objectives, the activities, the prompts and the pitfalls each get one.
@@ -418,7 +433,11 @@ def build_index(
                     col.add(
                         ids=[f"{unit_id(c)}#{i}" for c, i, _ in part_rows],
                         embeddings=[v for _, _, v in part_rows],
-                        metadatas=[{**unit_meta(c), "hash": hashes[unit_id(c)]} for c, _, _ in part_rows],
+                        metadatas=[
+                            {**unit_meta(c), "hash": hashes[unit_id(c)]}
+                            | ({"kind": "ask"} if not isinstance(c, tuple) and is_ask_row(c, i) else {})
+                            for c, i, _ in part_rows
+                        ],
                     )
                 done += len(chunk)
                 if progress:

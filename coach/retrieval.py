@@ -112,7 +112,7 @@ class Retriever:
         self._collection = open_collection(settings, gen)
         self._qcache: dict[str, list[float]] = {}
         #: Every passage vector (unit length) and its unit's position, loaded on first use; () when not used.
-        self._matrix: tuple[Any, Any] | tuple[()] | None = None
+        self._matrix: tuple[Any, ...] | None = None
         self.passages = int(gen.manifest.get("passages", len(self.ids)))
         n_cards = len(self.ids) - self.n_doc_passages
         self.passages_per_card = max(1, -(-(self.passages - self.n_doc_passages) // max(1, n_cards)))
@@ -143,20 +143,25 @@ class Retriever:
         return out
 
     def _dense_rankings(
-        self, queries: list[str], depth: int, domains: set[str] | None, docs: bool = False
+        self, queries: list[str], depth: int, domains: set[str] | None, docs: bool = False, asks: bool = False
     ) -> list[list[tuple[str, float]]]:
+        """Each query's best units by dense similarity of their best passage; `asks`: cards' ask rows count too."""
         n_docs = int(self._mask(domains).sum()) if domains else len(self.ids)
         if n_docs == 0:
             return [[] for _ in queries]
         # Several passages per card: look deep enough to rank `depth` distinct cards.
         n = min(depth * self.passages_per_card, self.passages)
-        where: dict[str, Any] | None = {"domain": {"$in": sorted(domains)}} if domains else None
-        if where is None and self.n_doc_passages and not docs:
-            where = {"kind": "card"}  # organisation documents only where asked for (search_all)
+        conds: list[dict[str, Any]] = [{"domain": {"$in": sorted(domains)}}] if domains else []
+        if not domains and self.n_doc_passages and not docs:
+            # Organisation documents only where asked for (search_all).
+            conds.append({"kind": {"$in": ["card", "ask"]}} if asks else {"kind": "card"})
+        elif not asks:
+            conds.append({"kind": {"$ne": "ask"}})
+        where: dict[str, Any] | None = None if not conds else conds[0] if len(conds) == 1 else {"$and": conds}
         vectors = self.query_vectors(queries)
         matrix = self._vectors()
         if matrix:
-            return self._exact_rankings(matrix, vectors, depth, self._mask(domains, docs))
+            return self._exact_rankings(matrix, vectors, depth, self._mask(domains, docs), asks)
         passage_ids: list[Any] = []
         distances: list[Any] = []
         # Chroma reads every result row through SQLite, which allows about 32k variables per statement.
@@ -177,7 +182,7 @@ class Retriever:
             out.append(sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth])
         return out
 
-    def _vectors(self) -> tuple[Any, Any] | tuple[()]:
+    def _vectors(self) -> tuple[Any, ...]:
         """The index's passage vectors (unit length) and their units' positions, or () to query Chroma.
 
         Index builds keep a copy of the vectors beside the manifest when there are at most
@@ -195,20 +200,32 @@ class Retriever:
                 units = np.array([self.position.get(i.rsplit("#", 1)[0], -1) for i in ids], dtype=np.int64)
                 keep = units >= 0
                 if len(ids) == self.passages and keep.all() and len(rows) == len(ids):
+                    from coach.index import is_ask_row
+
                     rows = rows / np.clip(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12, None)
-                    self._matrix = (rows, units)
+                    cards = {c.id: c for c in self.kb.cards}
+                    ask = np.array(
+                        [
+                            (cid := i.rsplit("#", 1)[0]) in cards and is_ask_row(cards[cid], int(i.rsplit("#", 1)[1]))
+                            for i in ids
+                        ],
+                        dtype=bool,
+                    )
+                    self._matrix = (rows, units, ask)
         return self._matrix
 
     def _exact_rankings(
-        self, matrix: tuple[Any, Any], vectors: list[list[float]], depth: int, mask: Any
+        self, matrix: tuple[Any, ...], vectors: list[list[float]], depth: int, mask: Any, asks: bool = False
     ) -> list[list[tuple[str, float]]]:
         """Dense rankings by exact cosine similarity over every passage; a unit scores as its best passage."""
         import numpy as np
 
-        rows, units = matrix
+        rows, units, ask = matrix
         q = np.asarray(vectors, dtype=np.float32)
         q /= np.clip(np.linalg.norm(q, axis=1, keepdims=True), 1e-12, None)
         sims = rows @ q.T  # (passages, queries)
+        if not asks and ask.any():
+            sims[ask, :] = -np.inf
         allowed = np.ones(len(self.ids), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         out = []
         for j in range(sims.shape[1]):
@@ -287,7 +304,8 @@ class Retriever:
         word of the query by BM25, or is much closer in meaning, is not levelled with the runners-up.
         """
         depth = max(k, DEPTH)
-        dense = dict(self._dense_rankings([query], depth, domains)[0])
+        # The chat's search: the questions people ask (cards' asks) count as passages too.
+        dense = dict(self._dense_rankings([query], depth, domains, asks=True)[0])
         sparse = dict(self._bm25_rankings([query], depth, domains)[0])
         if not dense and not sparse:
             return []

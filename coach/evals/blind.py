@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 BLIND_CHAT = REPO / "evals" / "blind" / "chat_blind.yaml"
+#: Every blind set by name: v1 (2026-12-02) and v2, written on 2026-12-03 by another helper who saw
+#: neither the chat code nor v1, after v1's held-out half had been seen (evals/blind_v2/README.md).
+BLIND_SETS = {"v1": BLIND_CHAT, "v2": REPO / "evals" / "blind_v2" / "chat_blind.yaml"}
 SEED = 20261202
 HALVES = ("tune", "held-out")
 #: Who speaks in the set, as the chat's role.
@@ -46,10 +49,28 @@ def _pair(value: Any, shown: str) -> Any:
     return load_pair(str(path))
 
 
+def load_all(kb: KnowledgeBase | None = None, halves: tuple[str, ...] = HALVES) -> list[ChatCase]:
+    """Every blind set that is present, each case tagged with its set's name ("v1", "v2") and half."""
+    out: list[ChatCase] = []
+    for name, path in BLIND_SETS.items():
+        if path.is_file():
+            out += load_blind(path, kb, halves, extra_tags=[name])
+    return out
+
+
+def set_of(case: ChatCase) -> str:
+    """The name of the blind set a case comes from ("v1" when untagged)."""
+    return next((t for t in case.tags if t in BLIND_SETS), "v1")
+
+
 def load_blind(
-    path: Path | str = BLIND_CHAT, kb: KnowledgeBase | None = None, halves: tuple[str, ...] = HALVES
+    path: Path | str = BLIND_CHAT,
+    kb: KnowledgeBase | None = None,
+    halves: tuple[str, ...] = HALVES,
+    extra_tags: list[str] | None = None,
 ) -> list[ChatCase]:
     """The blind set as chat cases (single questions first, then conversation turns), tagged with their half."""
+    extra_tags = list(extra_tags or [])
     from pydantic import ValidationError
 
     from coach.errors import from_validation
@@ -81,7 +102,7 @@ def load_blind(
             "id": cid,
             "kind": "chat",
             "description": f"blind set, {half} half",
-            "tags": ["blind", half, *tags],
+            "tags": ["blind", half, *tags, *extra_tags],
             "role": ROLE.get(speaker, "mentee"),
             "question": item.get("question"),
             "pair": pair,

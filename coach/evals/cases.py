@@ -151,11 +151,10 @@ def load_cases(folder: Path | str = DEFAULT_CASES, kb: KnowledgeBase | None = No
                     raise InputError(shown, "expect", f"ids of cards in the knowledge base, got {cid!r}")
         cases.append(case)
     if Path(folder).resolve() == DEFAULT_CASES.resolve():
-        # The shipped suite also runs the blind chat set, both halves (coach/evals/blind.py).
-        from coach.evals.blind import BLIND_CHAT, load_blind
+        # The shipped suite also runs the blind chat sets, both halves of each (coach/evals/blind.py).
+        from coach.evals.blind import load_all
 
-        if BLIND_CHAT.is_file():
-            cases += load_blind(BLIND_CHAT, kb)
+        cases += load_all(kb)
     return cases
 
 

@@ -109,6 +109,44 @@ def test_blind_split_is_fixed_and_even() -> None:
     assert split(ids, seed=1) != first
 
 
+def test_every_blind_set_loads_with_its_name_and_half(retriever) -> None:
+    from coach.evals.blind import BLIND_SETS, load_all, set_of
+
+    cases = load_all(kb=retriever.kb)
+    assert len({c.id for c in cases}) == len(cases)  # ids stay unique across sets
+    by_set = {name: [c for c in cases if set_of(c) == name] for name in BLIND_SETS}
+    for name, mine in by_set.items():
+        assert len([c for c in mine if not c.history and "conversation" not in c.tags]) >= 150, name
+        assert sum(not c.expect.covered for c in mine) >= 30, name
+        assert {c.half for c in mine} == {"tune", "held-out"}, name
+
+
+def test_a_cards_asks_are_passages_of_their_own(retriever) -> None:
+    from coach.index import card_chunks, card_text
+
+    card = next(c for c in retriever.kb.cards if c.asks)
+    chunks = card_chunks(card)
+    assert all(ask in chunks for ask in card.asks)
+    assert card.asks[0] not in card_text(card)  # dense passages only: BM25 reads the card's own words
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["in-memory", "chroma-query"])
+def test_only_the_chat_search_reads_the_asks(retriever, exact: bool) -> None:
+    """An ask, searched word for word, is that card's passage for the chat, and no passage for plans."""
+    card = next(c for c in retriever.kb.cards if c.asks)
+    ask = card.asks[0]
+    saved = retriever._matrix
+    try:
+        if not exact:
+            retriever._matrix = ()  # as an index too large to keep in memory: Chroma answers
+        chat = {h.card.id: h.similarity for h in retriever.search_weighted(ask, k=10)}
+        plans = {h.card.id: h.similarity for h in retriever.search(ask, k=10, mode="dense")}
+    finally:
+        retriever._matrix = saved
+    assert chat[card.id] > 0.99  # the ask itself
+    assert plans.get(card.id, 0.0) < 0.99
+
+
 # --------------------------------------------------------------------------- today and the record
 
 
