@@ -233,9 +233,9 @@ def card_chunks(card: Card) -> list[str]:
     return [*own_chunks(card), *card.asks]
 
 
-def is_ask_row(card: Card, row: int) -> bool:
-    """Whether passage row `row` of a card is one of its asks (they come after its own passages)."""
-    return row >= len(card_chunks(card)) - len(card.asks)
+def is_ask_row(unit: Card | tuple[Document, Passage], row: int, n_rows: int) -> bool:
+    """Whether passage row `row` of a unit's `n_rows` is one of a card's asks (a card's last rows)."""
+    return not isinstance(unit, tuple) and row >= n_rows - len(unit.asks)
 
 
 def own_chunks(card: Card) -> list[str]:
@@ -435,7 +435,7 @@ def build_index(
                         embeddings=[v for _, _, v in part_rows],
                         metadatas=[
                             {**unit_meta(c), "hash": hashes[unit_id(c)]}
-                            | ({"kind": "ask"} if not isinstance(c, tuple) and is_ask_row(c, i) else {})
+                            | ({"kind": "ask"} if is_ask_row(c, i, len(vectors[unit_id(c)])) else {})
                             for c, i, _ in part_rows
                         ],
                     )

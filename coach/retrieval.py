@@ -118,7 +118,8 @@ class Retriever:
         self._bm25 = load_bm25(gen.path / "bm25")
         self._collection = open_collection(settings, gen)
         self._qcache: dict[str, list[float]] = {}
-        #: Every passage vector (unit length) and its unit's position, loaded on first use; () when not used.
+        #: Every passage vector (unit length), its unit's position and whether it is an ask, loaded on first
+        #: use; () when not used.
         self._matrix: tuple[Any, ...] | None = None
         self.passages = int(gen.manifest.get("passages", len(self.ids)))
         n_cards = len(self.ids) - self.n_doc_passages
@@ -193,7 +194,7 @@ class Retriever:
         return out
 
     def _vectors(self) -> tuple[Any, ...]:
-        """The index's passage vectors (unit length) and their units' positions, or () to query Chroma.
+        """The index's passage vectors (unit length), their units' positions and which are asks, or () for Chroma.
 
         Index builds keep a copy of the vectors beside the manifest when there are at most
         `coach.index.MEMORY_ROWS` passage rows (10,000 rows of 384 floats are 15 MB): ranking them all
@@ -210,17 +211,16 @@ class Retriever:
                 units = np.array([self.position.get(i.rsplit("#", 1)[0], -1) for i in ids], dtype=np.int64)
                 keep = units >= 0
                 if len(ids) == self.passages and keep.all() and len(rows) == len(ids):
-                    from coach.index import is_ask_row
-
                     rows = rows / np.clip(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12, None)
-                    cards = {c.id: c for c in self.kb.cards}
-                    ask = np.array(
-                        [
-                            (cid := i.rsplit("#", 1)[0]) in cards and is_ask_row(cards[cid], int(i.rsplit("#", 1)[1]))
-                            for i in ids
-                        ],
-                        dtype=bool,
-                    )
+                    # A card's asks are its last rows (coach.index.card_chunks): rows numbered at or past
+                    # its row count less its ask count.
+                    n_asks = np.zeros(len(self.ids), dtype=np.int64)
+                    for card in self.kb.cards:
+                        if card.id in self.position:
+                            n_asks[self.position[card.id]] = len(card.asks)
+                    row_no = np.array([int(i.rsplit("#", 1)[1]) for i in ids], dtype=np.int64)
+                    n_rows = np.bincount(units, minlength=len(self.ids))
+                    ask = row_no >= (n_rows - n_asks)[units]
                     self._matrix = (rows, units, ask)
         return self._matrix
 
