@@ -116,6 +116,10 @@ class Card(Strict):
     #: Questions as people type them that this card answers ("chatgpt made up a number in my report"),
     #: written from the card alone; searched by the chat beside the card's own words (coach/index.py).
     asks: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
+    #: Questions that sound close to this card but that no card answers ("write me a DAX measure" near the
+    #: spreadsheet card), written from the knowledge base alone; the chat's coverage rule reads how close a
+    #: question comes to them (coach/coverage.py). Never shown, never searched for plans.
+    beyond: list[CardText] = Field(default_factory=list, max_length=limits.CARD_LIST_MAX)
     #: The month the card was last checked, `YYYY-MM` (SPEC.md section 5).
     reviewed: str | None = None
     #: DigComp 2.2 competences the card builds, by number such as "2.4" (SPEC.md section 5; coach/digcomp.py).
