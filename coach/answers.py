@@ -120,6 +120,8 @@ def compose(question: str, ctx: ChatContext, intent: Intent | None = None) -> An
         "explain": _explain,
         "general": _general,
     }[intent.kind]
+    if intent.brief and intent.kind in {"explain", "general"}:
+        handler = _brief
     answer = handler(question, ctx, intent)
     answer.text = humanise(answer.text, ctx.retriever.kb)
     # The organisation's own documents, quoted as written (after humanise, which is for card text).
@@ -503,6 +505,23 @@ def _explain(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     also = [c for c in ev.cards[:2] if c.id != card.id][:1]
     out += ["", "Source: " + _cite(card) + (" (see also " + _cite(also[0]) + ")" if also else "")]
     return Answer("explain", "\n".join(out), [card.id] + [c.id for c in also])
+
+
+def _brief(question: str, ctx: ChatContext, intent: Intent) -> Answer:
+    """The previous answer's card in `intent.brief` points ("shorter pls, 3 bullets")."""
+    ev = _evidence(question, ctx)
+    if not ev.covered:
+        return _not_covered(question, ctx, intent.kind, intent.topic)
+    card = ev.cards[0]
+    if intent.kind == "explain" and intent.topic:
+        card = (relevant(intent.topic, ctx.retriever, k=1, search=_chat_search(ctx)) or [card])[0]
+    fill = _Filler(ctx)
+    n = intent.brief or 3
+    points = [_first_sentences(card.summary, 1), *card.objectives, *(p for p in card.pitfalls[:1])][:n]
+    out = [f"**{card.title}, in {n} point{'s' if n > 1 else ''}** {_cite(card)}", ""]
+    out += [f"- {fill(p)}" for p in points]
+    out += ["", f"Source: {_cite(card)}"]
+    return Answer(intent.kind, "\n".join(out), [card.id])
 
 
 def _cancellations(question: str, ctx: ChatContext, intent: Intent) -> Answer:

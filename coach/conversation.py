@@ -6,7 +6,8 @@ lesson length, and the search words of the last covered answer. A follow-up is r
 - "can you make that shorter? 15 min" after a lesson: the same lesson at 15 minutes;
 - "turn that into a 20 minute exercise" after an explanation: a 20-minute lesson on that topic;
 - "what about session 4?" / "the last one?" after a briefing: the same briefing for that session;
-- "and for my mentor?": the same answer for the other side;
+- "and for my mentor?", "and for tomás?", "what should she prepare?": the same briefing for the other side;
+- "shorter pls, 3 bullets" or "tl;dr" after an explanation: the same answer in a few points;
 - a short follow-up the cards do not cover on its own ("and on my phone?") is searched together
   with the previous topic; one with words of its own that no card has ("ok and how do we get
   ISO 27001 certified") stays "not covered".
@@ -51,6 +52,14 @@ _FOLLOW_START = re.compile(r"^(?:and|what\s+about|how\s+about|what\s+if|also|too
 _REFERS = re.compile(
     r"\b(?:that|this|it|them|those|these|same)\b|^what\s+if\b|\b(?:an?|another|real)\s+example\b|\bfor\s+my\s+own\b"
 )
+#: "shorter", "3 bullets", "tl;dr", "in a nutshell" after an explanation: the same answer in a few points.
+_BRIEF = re.compile(
+    r"\b(?:shorter|short\s+version|tl;?\s*dr|too\s+long|simpler|in\s+a\s+(?:nutshell|sentence|line)|"
+    r"summar[iy]\w*\s+(?:that|this|it)|(\d|one|two|three|four|five)\s+(?:bullets?|points?|lines?|sentences?))\b"
+)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+#: "what should she prepare", "and him?": the other person of the pair, by a pronoun.
+_OTHER = re.compile(r"\b(?:she|he|her|him|his|they|them|their)\b")
 _LAST = re.compile(r"\b(?:the\s+)?(?:last|final)\s+(?:one|session)\b")
 _ADD = re.compile(r"\badd\s+(?:a\s+bit|something|a\s+part|a\s+section|some\w*)?\s*(?:on|about)\s+(.+)$")
 _TURN_INTO = re.compile(r"\b(?:turn|make|build)\s+(?:that|this|it)\s+into\s+an?\b|\bexercise\b")
@@ -105,10 +114,21 @@ class Conversation:
             )
         if mem.intent in {"explain", "general"} and _TURN_INTO.search(q) and minutes:
             return question, Intent("lesson", minutes=minutes, topic=mem.topic or mem.query)
+        brief = _BRIEF.search(q)
+        if mem.intent in {"explain", "general"} and mem.query and brief and intent.kind in {"general", "explain"}:
+            from coach.grounding import content_words
+
+            # Only a request about the form ("shorter pls, 3 bullets"), not a new question that says "simpler".
+            if len(content_words(_BRIEF.sub(" ", q))) <= 2:
+                n = brief.group(1)
+                points = int(n) if n and n.isdigit() else _NUMBER_WORDS.get(n or "", 3)
+                return mem.query, Intent(mem.intent, topic=mem.topic or mem.query, brief=max(1, min(points, 5)))
         if mem.intent == "briefing" and intent.kind != "lesson":
             number = session_number(q)
             side_m = _SIDE.search(q)
             side = _side(side_m.group(1) or side_m.group(2), self.ctx.role) if side_m else None
+            if side is None and number is None:
+                side = self._other_side(q)
             if _LAST.search(q):
                 number = -1
             if number is not None or side is not None or intent.kind == "briefing":
@@ -141,6 +161,19 @@ class Conversation:
             if short or refers or (not alone.covered and alone.features["unknown"] == 0):
                 return f"{mem.query} {question}", Intent("general", topic=f"{mem.query} {q}")
         return question, intent
+
+    def _other_side(self, q: str) -> str | None:
+        """The side a briefing follow-up names by a person: "and for tomás?" or "what should she prepare?"."""
+        people = self.ctx.pair if self.ctx.pair is not None else self.ctx.plan
+        if people is not None:
+            for side, person in (("mentor", people.mentor), ("mentee", people.mentee)):
+                first = person.name.split()[0].lower()
+                if re.search(rf"(?<!with\s)\b{re.escape(first)}\b", q):
+                    return side
+        if _OTHER.search(q):
+            mine = self.memory.side or ("mentor" if self.ctx.role == "mentor" else "mentee")
+            return "mentee" if mine == "mentor" else "mentor"
+        return None
 
     def ask(self, question: str) -> Answer:
         """Answer one question in the conversation (the stream consumed)."""

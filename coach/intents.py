@@ -25,6 +25,8 @@ class Intent:
     give_back: bool = False
     #: A topic to add to a lesson ("add a bit on mean vs median too").
     extra: str | None = None
+    #: The previous answer again in this many points ("shorter pls, 3 bullets" after an explanation).
+    brief: int | None = None
 
 
 _BRIEFING = re.compile(

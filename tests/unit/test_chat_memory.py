@@ -205,6 +205,41 @@ def test_session_and_side_follow_ups(retriever, pair: Pair) -> None:
     assert mentor.text.startswith("**Session 4 facilitation notes for Priya Shah")
 
 
+@pytest.mark.parametrize(
+    ("role", "follow_up", "expected"),
+    [
+        ("mentee", "and for priya?", "facilitation notes for Priya Shah"),
+        ("mentor", "and what should he prepare?", "briefing for Robert Klein"),
+        ("mentor", "and for robert", "briefing for Robert Klein"),
+    ],
+)
+def test_a_briefing_follow_up_names_the_other_person(
+    retriever, pair: Pair, role: str, follow_up: str, expected: str
+) -> None:
+    conv = Conversation(ChatContext(retriever, pair, role=role))
+    conv.ask("prepare me for session 2")
+    answer = conv.ask(follow_up)
+    assert answer.text.startswith("**Session 2 ") and expected in answer.text.split("\n")[0]
+
+
+def test_a_session_with_someone_is_not_their_side(retriever, pair: Pair) -> None:
+    conv = Conversation(ChatContext(retriever, pair, role="mentor"))
+    conv.ask("prepare me for session 2")
+    assert "facilitation notes" in conv.ask("what about session 3 with robert?").text.split("\n")[0]
+
+
+def test_shorter_after_an_explanation_gives_the_same_card_in_points(retriever) -> None:
+    conv = Conversation(ChatContext(retriever))
+    first = conv.ask("how do I read the funnel chart the product team keeps showing me")
+    brief = conv.ask("shorter pls, 3 bullets")
+    assert brief.cards == first.cards[:1] == ["data-funnels-cohorts"]
+    assert sum(line.startswith("- ") for line in brief.text.splitlines()) == 3
+    assert len(brief.text) < len(first.text) / 2
+    assert "in 2 points" in conv.ask("in two points").text.split("\n")[0]
+    # A new question that happens to say "simpler" is a new question, not the same card again.
+    assert conv.ask("what is a simpler way to spot phishing emails").cards[0].startswith("security-")
+
+
 def test_follow_up_topic_carries_but_new_unknown_topic_is_refused(retriever) -> None:
     conv = Conversation(ChatContext(retriever))
     conv.ask("how do I stop teams pinging me all day")
