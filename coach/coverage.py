@@ -10,6 +10,8 @@ the evidence of one chat search (`coach.chat_search`: hybrid search re-ranked by
   not counted);
 - `overlap`: the largest share of the question's distinctive words that one of the top three
   cards mentions;
+- `beyond`: the highest similarity of the question to any card's `beyond` question, the near misses
+  written beside each card that no card answers (`coach.beyond`);
 - `out_of_scope`: whether the question names a field the product does not cover at all (tax and
   payroll, investing and crypto, law and disclosure regimes, certification schemes, building AI
   models, programming, medicine, cooking, sport, travel papers; see `OUT_OF_SCOPE`).
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from coach.retrieval import Hit, Retriever
 
 COVERAGE_FILE = Path(__file__).resolve().parents[1] / "evals" / "coverage.yaml"
-FEATURES = ("similarity", "best_similarity", "unknown", "overlap", "out_of_scope")
+FEATURES = ("similarity", "best_similarity", "unknown", "overlap", "out_of_scope", "beyond")
 #: How many hits the evidence reads (and the answers may cite).
 TOP = 3
 #: Chatty words, contractions and fillers that say nothing about the topic even when no card has them.
@@ -114,6 +116,7 @@ DEFAULT_RULE = CoverageRule(
         "unknown": 1.2,
         "overlap": -1.5,
         "out_of_scope": 3.0,
+        "beyond": 0.0,
     },
     threshold=0.5,
 )
@@ -166,6 +169,7 @@ def out_of_scope(question: str) -> bool:
 
 def features_for(question: str, hits: list[Hit], retriever: Retriever, names: tuple[str, ...] = ()) -> dict[str, float]:
     """The evidence features of a question and its hits (see the module docstring)."""
+    from coach import beyond
     from coach.chat_search import clean, word_stats
     from coach.chat_search import words as stemmed_words
     from coach.grounding import STEM, _card_words, distinctive_words
@@ -186,6 +190,7 @@ def features_for(question: str, hits: list[Hit], retriever: Retriever, names: tu
         "unknown": float(min(len(unknown), 3)),
         "overlap": overlap if distinct else 0.0,
         "out_of_scope": 1.0 if out_of_scope(question) else 0.0,
+        "beyond": beyond.similarity(retriever, question),
     }
 
 

@@ -385,7 +385,7 @@ def build_index(
         removed = [i for i in old_hashes if i not in hashes]
         total = len(kb.cards) + len(docs)
         fresh = previous is not None and previous.manifest.get("embed_model") == model and old_hashes == hashes
-        if previous is not None and not rebuild and fresh and _usable(settings, previous):
+        if previous is not None and not rebuild and fresh and is_usable(settings, previous):
             if progress:
                 progress(total, total)
             return IndexReport(total, 0, 0, len(unchanged), 0, 0, time.perf_counter() - start, previous.path.name)
@@ -443,6 +443,9 @@ def build_index(
                 if progress:
                     progress(done, total)
             build_bm25([unit_text(c) for c in cards], path / "bm25")
+            from coach import beyond
+
+            n_beyond = beyond.build(settings, kb.cards, path, None if rebuild else previous, set(unchanged))
             n_rows = sum(len(unit_chunks(c)) for c in cards)
             if kept and len(kept) == n_rows:
                 _save_vectors(path / VECTORS, kept)
@@ -454,6 +457,7 @@ def build_index(
                 "domains": [c.domain if not isinstance(c, tuple) else "" for c in cards],
                 "documents": len(docs),
                 "hashes": hashes,
+                "beyond": n_beyond,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                 "chroma_url": settings.chroma_url,
             }
@@ -498,8 +502,10 @@ def load_vectors(gen: Generation) -> tuple[list[str], Any] | None:
         return None
 
 
-def _usable(settings: Settings, gen: Generation) -> bool:
+def is_usable(settings: Settings, gen: Generation) -> bool:
     """Whether the generation's stores are where the manifest says (e.g. not built against another server)."""
     if gen.manifest.get("chroma_url") != settings.chroma_url:
+        return False
+    if gen.manifest.get("beyond") and not (gen.path / "beyond.npz").is_file():
         return False
     return (gen.path / "bm25").is_dir() and (settings.chroma_url is not None or (gen.path / "chroma").is_dir())

@@ -15,6 +15,7 @@ from coach.index import (
     check_model,
     current_generation,
     is_fresh,
+    is_usable,
     load_bm25,
     load_vectors,
     open_collection,
@@ -373,6 +374,7 @@ def get_retriever(settings: Settings, kb: KnowledgeBase | None = None, auto_inde
         gen is None
         or not is_fresh(gen, kb, settings.embed_model, docs)
         or gen.manifest.get("chroma_url") != settings.chroma_url
+        or not is_usable(settings, gen)
     ):
         if gen is not None:
             check_model(settings, gen)

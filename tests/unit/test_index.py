@@ -245,3 +245,47 @@ def test_writes_are_split_below_the_row_limit(tmp_path: Path, monkeypatch: pytes
     collection = index_mod.open_collection(settings, gen)
     assert collection.count() == gen.manifest["passages"] > 5 * 3
     assert get_retriever(settings).search("Synthetic topic 4", k=1)[0].card.id == "synthetic-card-00004"
+
+
+def test_beyond_questions_are_embedded_with_the_index_and_kept_for_unchanged_cards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import coach.embedding
+    from coach import beyond
+
+    seen: list[str] = []
+    real = coach.embedding.embed
+
+    def spy(settings: Any, texts: list[str]) -> list[list[float]]:
+        seen.extend(texts)
+        return real(settings, texts)
+
+    monkeypatch.setattr(coach.embedding, "embed", spy)
+    kb = tmp_path / "kb"
+    write_cards(kb, 2)
+    near = ["how do i write a vba macro that merges twelve sheets", "which crm is cheaper, salesforce or hubspot"]
+    (kb / "synthetic-card-00000.yaml").write_text(yaml.safe_dump(card(0) | {"beyond": near}), encoding="utf-8")
+    settings = small_settings(kb)
+    build_index(settings)
+    gen = current_generation(settings)
+    assert gen is not None and gen.manifest["beyond"] == 2 and (gen.path / beyond.BEYOND).is_file()
+    assert all(q in seen for q in near)
+
+    seen.clear()
+    changed = card(1, summary="New text.") | {"beyond": ["what does a billboard on the m25 cost"]}
+    (kb / "synthetic-card-00001.yaml").write_text(yaml.safe_dump(changed), encoding="utf-8")
+    build_index(settings)
+    assert seen == changed["beyond"]  # only the changed card's; the unchanged card's vectors were kept
+
+    r = get_retriever(settings)
+    assert beyond.similarity(r, near[0]) > 0.99
+    assert beyond.similarity(r, "a recipe for lasagne") < 0.5
+    # Never searched: no hit is ever a beyond question, and the card's words are what a search matches.
+    assert all(h.card.id.startswith("synthetic-card-") for h in r.search(near[1], k=5))
+
+    # A generation whose beyond file went missing is not used: the next retriever re-indexes.
+    gen = current_generation(settings)
+    assert gen is not None
+    (gen.path / beyond.BEYOND).unlink()
+    again = get_retriever(settings)
+    assert (again.gen.path / beyond.BEYOND).is_file() and beyond.similarity(again, near[0]) > 0.99
