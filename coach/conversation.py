@@ -62,6 +62,7 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _OTHER = re.compile(r"\b(?:she|he|her|him|his|they|them|their)\b")
 _LAST = re.compile(r"\b(?:the\s+)?(?:last|final)\s+(?:one|session)\b")
 _ADD = re.compile(r"\badd\s+(?:a\s+bit|something|a\s+part|a\s+section|some\w*)?\s*(?:on|about)\s+(.+)$")
+_LESSON_WORD = re.compile(r"\b(?:lesson|workshop|class|crash\s+course)\b")
 _TURN_INTO = re.compile(r"\b(?:turn|make|build)\s+(?:that|this|it)\s+into\s+an?\b|\bexercise\b")
 
 
@@ -112,7 +113,8 @@ class Conversation:
                 audience=mem.audience,
                 extra=extra.group(1).strip() if extra else mem.extra,
             )
-        if mem.intent in {"explain", "general"} and _TURN_INTO.search(q) and minutes:
+        lesson_of_that = intent.kind != "lesson" and _LESSON_WORD.search(q)  # "give me a 20 minute lesson"
+        if mem.intent in {"explain", "general"} and (_TURN_INTO.search(q) or lesson_of_that) and minutes:
             return question, Intent("lesson", minutes=minutes, topic=mem.topic or mem.query)
         brief = _BRIEF.search(q)
         if mem.intent in {"explain", "general"} and mem.query and brief and intent.kind in {"general", "explain"}:

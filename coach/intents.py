@@ -122,7 +122,7 @@ def classify(question: str, has_plan: bool = False) -> Intent:
         minutes = round(float(h.group(1)) * 60)
     elif m := _MINUTES.search(q):
         minutes = int(m.group(1)) if m.group(1) else 30 if m.group(2).startswith("half") else 60
-    if m := _LESSON.search(q):
+    if (m := _LESSON.search(q)) and (minutes or _names_a_topic(m.group(1))):
         rest = _HOURS.sub(" ", _MINUTES.sub(" ", m.group(1))).strip()
         audience = None
         if a := _AUDIENCE.search(rest):
@@ -138,6 +138,17 @@ def classify(question: str, has_plan: bool = False) -> Intent:
         topic = _EXPLAIN_TAIL.sub("", m.group(1)).strip()
         return Intent("explain", topic=_strip_topic(topic))
     return Intent("general", topic=q)
+
+
+#: Words after "teach" that name no topic ("which shortcuts do i teach first").
+_NO_TOPIC = frozenset({"first", "next", "then", "now", "today", "later", "him", "her", "them", "it", "this", "that"})
+
+
+def _names_a_topic(text: str) -> bool:
+    """Whether the words after "lesson on" or "teach" name a topic (not "first" or "them")."""
+    from coach.grounding import content_words
+
+    return bool(content_words(text) - _NO_TOPIC)
 
 
 def _strip_topic(text: str) -> str:

@@ -240,6 +240,16 @@ def test_shorter_after_an_explanation_gives_the_same_card_in_points(retriever) -
     assert conv.ask("what is a simpler way to spot phishing emails").cards[0].startswith("security-")
 
 
+def test_teach_with_no_topic_after_it_is_a_question_and_a_lesson_follows_on_its_topic(retriever) -> None:
+    conv = Conversation(ChatContext(retriever, role="mentor"))
+    first = conv.ask("mentee does everything with the mouse, which shortcuts do i teach first")
+    assert first.covered and first.cards[0] == "workflow-shortcuts-search"
+    lesson = conv.ask("give me a 20 minute lesson")
+    assert lesson.intent == "lesson" and lesson.cards[0] == "workflow-shortcuts-search" and "20-minute" in lesson.text
+    other = conv.ask("ok and a 30 minute lesson on phishing")
+    assert other.cards[0] == "security-phishing-social-engineering"
+
+
 def test_follow_up_topic_carries_but_new_unknown_topic_is_refused(retriever) -> None:
     conv = Conversation(ChatContext(retriever))
     conv.ask("how do I stop teams pinging me all day")
