@@ -62,6 +62,7 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 _OTHER = re.compile(r"\b(?:she|he|her|him|his|they|them|their)\b")
 _LAST = re.compile(r"\b(?:the\s+)?(?:last|final)\s+(?:one|session)\b")
 _ADD = re.compile(r"\badd\s+(?:a\s+bit|something|a\s+part|a\s+section|some\w*)?\s*(?:on|about)\s+(.+)$")
+_BARE_MINUTES = re.compile(r"\b(?:make\s+it|do\s+it\s+in|down\s+to|up\s+to|cut\s+it\s+to)\s+(\d{1,3})\b(?!\s*%)")
 _LESSON_WORD = re.compile(r"\b(?:lesson|workshop|class|crash\s+course)\b")
 _TURN_INTO = re.compile(r"\b(?:turn|make|build)\s+(?:that|this|it)\s+into\s+an?\b|\bexercise\b")
 
@@ -101,6 +102,8 @@ class Conversation:
             if intent.kind == "lesson" and intent.topic and not _ANAPHORA.search(intent.topic):
                 return question, intent
             extra = _ADD.search(q)
+            if minutes is None and (bare := _BARE_MINUTES.search(q)) and 5 <= int(bare.group(1)) <= 240:
+                minutes = int(bare.group(1))  # "actually make it 45" after a lesson: minutes
             if minutes is None and _SHORTER.search(q):
                 minutes = max(10, (mem.minutes or 30) // 2)
             elif minutes is None and _LONGER.search(q):
@@ -287,7 +290,14 @@ def _minutes(q: str) -> int | None:
 
 
 def _is_lesson_follow_up(q: str) -> bool:
-    return bool(_SHORTER.search(q) or _LONGER.search(q) or _MINUTES.search(q) or _ADD.search(q) or _ANAPHORA.search(q))
+    return bool(
+        _SHORTER.search(q)
+        or _LONGER.search(q)
+        or _MINUTES.search(q)
+        or _BARE_MINUTES.search(q)
+        or _ADD.search(q)
+        or _ANAPHORA.search(q)
+    )
 
 
 def _side(word: str, role: str) -> str:

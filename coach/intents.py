@@ -137,7 +137,33 @@ def classify(question: str, has_plan: bool = False) -> Intent:
     if m := _EXPLAIN.search(q):
         topic = _EXPLAIN_TAIL.sub("", m.group(1)).strip()
         return Intent("explain", topic=_strip_topic(topic))
+    if topic := _asks_what_it_is(q, question.strip().endswith("?")):
+        return Intent("explain", topic=_strip_topic(topic))
     return Intent("general", topic=q)
+
+
+#: "difference between a mentor and a sponsor", "is copilot chat the same as microsoft 365 copilot".
+_COMPARE = re.compile(
+    r"^(?:the\s+|what'?s\s+the\s+)?difference\s+between\s+(.+)$|^is\s+(.+?)\s+the\s+same\s+(?:thing\s+)?as\b"
+)
+#: "my mentor keeps saying 'two-way door decision'. what does he mean": the quoted words.
+_MEANS = re.compile(r"\bwhat\s+(?:does|do|did)\s+(?:he|she|they|it|that|this|\w+)\s+mean\b|\bwhat\s+is\s+that\b")
+_QUOTED = re.compile(r"['‘\"“]([^'‘’\"“”]{3,60})['’\"”]")
+
+
+def _asks_what_it_is(q: str, asked: bool) -> str | None:
+    """The term a question asks about without saying "what is" ("meme?", "difference between X and Y")."""
+    if m := _COMPARE.search(q):
+        return m.group(1) or q
+    if _MEANS.search(q) and (quoted := _QUOTED.search(q)):
+        return quoted.group(1)
+    # A bare term and a question mark ("meme?", "OKRs?"): one or two words that are not a request.
+    from coach.coverage import CHATTY
+    from coach.grounding import content_words
+
+    if asked and 1 <= len(q.split()) <= 2 and not _QUESTION_START.search(q) and re.fullmatch(r"[a-z0-9 .&/+-]+", q):
+        return q if content_words(q) - CHATTY else None
+    return None
 
 
 #: Words after "teach" that name no topic ("which shortcuts do i teach first").

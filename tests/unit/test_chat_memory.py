@@ -197,6 +197,13 @@ def test_shorter_lesson_follows_up(retriever, pair: Pair) -> None:
     assert "A 15-minute lesson" in second.text
 
 
+def test_a_bare_number_after_a_lesson_is_its_length(retriever) -> None:
+    conv = Conversation(ChatContext(retriever))
+    conv.ask("20 minute lesson on spotting phishing for my exec team")
+    assert "A 45-minute lesson" in conv.ask("actually make it 45, they'll have questions").text
+    assert "A 45-minute lesson" in conv.ask("and add a bit on passwords").text  # the length carries over
+
+
 def test_session_and_side_follow_ups(retriever, pair: Pair) -> None:
     conv = Conversation(ChatContext(retriever, pair, role="mentee"))
     assert conv.ask("prepare me for session 2").text.startswith("**Session 2 briefing")

@@ -43,3 +43,23 @@ def test_cancelled_sessions_are_still_recognised(question: str) -> None:
 def test_lesson_lengths_in_hours_become_minutes(question: str, minutes: int, topic: str) -> None:
     intent = classify(question)
     assert (intent.kind, intent.minutes, intent.topic) == ("lesson", minutes, topic)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("meme?", "meme"),
+        ("difference between a mentor and a sponsor?", "mentor and a sponsor"),
+        ("is copilot chat the same as the paid microsoft 365 copilot or not", None),
+        ("my mentor keeps saying 'two-way door decision'. what does he mean", "two-way door decision"),
+    ],
+)
+def test_what_is_questions_without_what_is(question: str, topic: str | None) -> None:
+    intent = classify(question)
+    assert intent.kind == "explain"
+    assert topic is None or intent.topic == topic
+
+
+@pytest.mark.parametrize("question", ["really?", "meme", "thanks?", "which shortcuts do i teach first"])
+def test_not_every_short_question_is_an_explanation_or_a_lesson(question: str) -> None:
+    assert classify(question).kind == "general"
