@@ -123,6 +123,10 @@ def compose(question: str, ctx: ChatContext, intent: Intent | None = None) -> An
     if intent.brief and intent.kind in {"explain", "general"}:
         handler = _brief
     answer = handler(question, ctx, intent)
+    if intent.brief and handler is not _brief and answer.covered:
+        from coach.brief import shorten
+
+        answer.text = shorten(answer.text, intent.brief)
     answer.text = humanise(answer.text, ctx.retriever.kb)
     # The organisation's own documents, quoted as written (after humanise, which is for card text).
     from coach.doc_answers import with_documents

@@ -55,15 +55,18 @@ _REFERS = re.compile(
 #: "shorter", "3 bullets", "tl;dr", "in a nutshell" after an explanation: the same answer in a few points.
 _BRIEF = re.compile(
     r"\b(?:shorter|short\s+version|tl;?\s*dr|too\s+long|simpler|in\s+a\s+(?:nutshell|sentence|line)|"
-    r"summar[iy]\w*\s+(?:that|this|it)|(\d|one|two|three|four|five)\s+(?:bullets?|points?|lines?|sentences?))\b"
+    r"summar[iy]\w*\s+(?:that|this|it)|bullet\s+points|(\d|one|two|three|four|five)\s+(?:bullets?|points?|lines?|sentences?))\b"
 )
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+#: Words about the form of an answer, not its topic ("bullet points", "version").
+_FORM_WORDS = frozenset({"bullet", "bullets", "point", "points", "version", "list", "summar"})
 #: "what should she prepare", "and him?": the other person of the pair, by a pronoun.
 _OTHER = re.compile(r"\b(?:she|he|her|him|his|they|them|their)\b")
 _LAST = re.compile(r"\b(?:the\s+)?(?:last|final)\s+(?:one|session)\b")
 _ADD = re.compile(r"\badd\s+(?:a\s+bit|something|a\s+part|a\s+section|some\w*)?\s*(?:on|about)\s+(.+)$")
 _BARE_MINUTES = re.compile(r"\b(?:make\s+it|do\s+it\s+in|down\s+to|up\s+to|cut\s+it\s+to)\s+(\d{1,3})\b(?!\s*%)")
-_LESSON_WORD = re.compile(r"\b(?:lesson|workshop|class|crash\s+course)\b")
+_LESSON_WORD = re.compile(r"\b(?:lesson|workshop|class|crash\s+course|activity|exercise)\b")
+_WHAT_ABOUT = re.compile(r"^(?:(?:and|ok|okay|so)\s+)?(?:what|how)\s+about\s+(.+)$")
 _TURN_INTO = re.compile(r"\b(?:turn|make|build)\s+(?:that|this|it)\s+into\s+an?\b|\bexercise\b")
 
 
@@ -101,6 +104,10 @@ class Conversation:
         if mem.intent == "lesson" and intent.kind in {"lesson", "general", "explain"} and _is_lesson_follow_up(q):
             if intent.kind == "lesson" and intent.topic and not _ANAPHORA.search(intent.topic):
                 return question, intent
+            other = _WHAT_ABOUT.match(q)
+            if other and minutes is None and not _REFERS.search(other.group(1)) and not _is_length(other.group(1)):
+                # "what about tiktok?" after a lesson on LinkedIn: the same kind of lesson on that.
+                return question, Intent("lesson", minutes=mem.minutes, topic=other.group(1), audience=mem.audience)
             extra = _ADD.search(q)
             if minutes is None and (bare := _BARE_MINUTES.search(q)) and 5 <= int(bare.group(1)) <= 240:
                 minutes = int(bare.group(1))  # "actually make it 45" after a lesson: minutes
@@ -128,6 +135,21 @@ class Conversation:
                 n = brief.group(1)
                 points = int(n) if n and n.isdigit() else _NUMBER_WORDS.get(n or "", 3)
                 return mem.query, Intent(mem.intent, topic=mem.topic or mem.query, brief=max(1, min(points, 5)))
+        if mem.intent in {"briefing", "lesson", "cancellations"} and brief and intent.kind in {"general", "explain"}:
+            from coach.grounding import content_words
+
+            if len(content_words(_BRIEF.sub(" ", q)) - _FORM_WORDS) <= 1:  # "shorter pls, bullet points"
+                n = brief.group(1)
+                points = int(n) if n and n.isdigit() else _NUMBER_WORDS.get(n or "", 5)
+                return question, Intent(
+                    mem.intent,
+                    session=mem.session,
+                    side=mem.side,
+                    minutes=mem.minutes,
+                    topic=mem.topic,
+                    audience=mem.audience,
+                    brief=max(1, min(points, 8)),
+                )
         if mem.intent == "briefing" and intent.kind != "lesson":
             number = session_number(q)
             side_m = _SIDE.search(q)
@@ -150,10 +172,12 @@ class Conversation:
         from coach.grounding import content_words
 
         rest = clean(q)
+        # "how do we start small", "what should i avoid": a short question in words every topic uses.
+        generic = len(rest.split()) <= 6 and _generic(rest, self.ctx)
         if (
             intent.kind in {"general", "explain"}
             and mem.query
-            and (_ANAPHORA.search(q) or _REFERS.search(rest))
+            and (_ANAPHORA.search(q) or _REFERS.search(rest) or generic)
             and len(content_words(rest)) <= 7
         ):
             from coach.coverage import assess
@@ -163,7 +187,7 @@ class Conversation:
             # "explain that to my CEO", "what if I take their names out", "an example for my own work":
             # about the previous answer's topic.
             refers = bool(_REFERS.search(rest)) and alone.features["unknown"] == 0
-            if short or refers or (not alone.covered and alone.features["unknown"] == 0):
+            if short or refers or generic or (not alone.covered and alone.features["unknown"] == 0):
                 return f"{mem.query} {question}", Intent("general", topic=f"{mem.query} {q}")
         return question, intent
 
@@ -287,6 +311,24 @@ def _minutes(q: str) -> int | None:
         return int(m.group(1))
     word = m.group(2)
     return 30 if word.startswith("half") else 120 if word in {"two", "2"} else 60
+
+
+#: A follow-up whose every word is this common across the cards names no topic of its own.
+GENERIC_DF = 0.05
+
+
+def _generic(text: str, ctx: ChatContext) -> bool:
+    """Whether a short follow-up names no topic ("how do we start small", "what should i avoid")."""
+    from coach.chat_search import word_stats, words
+
+    stats = word_stats(ctx.retriever.kb.cards)
+    mine = words(text)
+    titled = set().union(*stats.title.values())  # words that name a card's topic ("budgets", "tiktok")
+    return bool(mine) and all(stats.df.get(w, 0) >= GENERIC_DF * stats.n and w not in titled for w in mine)
+
+
+def _is_length(text: str) -> bool:
+    return bool(_SHORTER.search(text) or _LONGER.search(text) or _MINUTES.search(text) or _BARE_MINUTES.search(text))
 
 
 def _is_lesson_follow_up(q: str) -> bool:

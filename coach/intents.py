@@ -58,6 +58,7 @@ _EXPLAIN_TAIL = re.compile(
 
 _SESSION_N = re.compile(r"\bsession\s*(?:no\.?\s*|number\s*|#\s*)?(\d{1,2})\b")
 _ORDINAL = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8}
+_ORDINAL |= {"kickoff": 1, "kick-off": 1, "kick off": 1, "opening": 1}
 _ORDINAL_SESSION = re.compile(r"\b(" + "|".join(_ORDINAL) + r")\s+session\b")
 _MISSED = re.compile(
     r"\bwhat\s+(?:did|have)\s+we\s+(?:miss|skip|lose)|\bwhat\s+we\s+missed\b|\bcatch\s+up\s+on\b|\brecap\b"
@@ -67,7 +68,9 @@ _PREPARE_OTHER = re.compile(r"\b(?:prepare|prep|brief|ready)\s+my\s+(mentor|ment
 _QUESTION_START = re.compile(
     r"^(?:what|why|how|which|when|who|where|is|are|was|were|do|does|did|should|shall|would|will|has|have)\b"
 )
-_ABOUT_SESSION = re.compile(r"\b(?:teach|cover|about|prep|agenda|expect|bring|happen|plan\s+for)\b")
+_ABOUT_SESSION = re.compile(
+    r"\b(?:teach|cover|about|prep|prepare|ready|brief|need|agenda|expect|bring|happen|plan\s+for)\b"
+)
 _NEXT = re.compile(r"\b(?:my\s+|our\s+|the\s+)?next\s+(?:session|meeting|one)\b")
 _NEXT_VERBS = re.compile(r"\b(?:prepare|prep|ready|brief(?:ing)?|expect|what|cover|plan|about|agenda)\b")
 
@@ -144,7 +147,8 @@ def classify(question: str, has_plan: bool = False) -> Intent:
 
 #: "difference between a mentor and a sponsor", "is copilot chat the same as microsoft 365 copilot".
 _COMPARE = re.compile(
-    r"^(?:the\s+|what'?s\s+the\s+)?difference\s+between\s+(.+)$|^is\s+(.+?)\s+the\s+same\s+(?:thing\s+)?as\b"
+    r"^(?:the\s+|what'?s\s+the\s+)?difference\s+between\s+(.+)$|^is\s+(.+?)\s+the\s+same\s+(?:thing\s+)?as\b|"
+    r"^((?:\w+\s+){0,2}\w+\s+(?:vs\.?|versus)\s+\w+(?:\s+\w+)?)(?:\s+again)?(?:[?,.]|$)"
 )
 #: "my mentor keeps saying 'two-way door decision'. what does he mean": the quoted words.
 _MEANS = re.compile(r"\bwhat\s+(?:does|do|did)\s+(?:he|she|they|it|that|this|\w+)\s+mean\b|\bwhat\s+is\s+that\b")
@@ -154,7 +158,7 @@ _QUOTED = re.compile(r"['‘\"“]([^'‘’\"“”]{3,60})['’\"”]")
 def _asks_what_it_is(q: str, asked: bool) -> str | None:
     """The term a question asks about without saying "what is" ("meme?", "difference between X and Y")."""
     if m := _COMPARE.search(q):
-        return m.group(1) or q
+        return m.group(1) or m.group(3) or q
     if _MEANS.search(q) and (quoted := _QUOTED.search(q)):
         return quoted.group(1)
     # A bare term and a question mark ("meme?", "OKRs?"): one or two words that are not a request.

@@ -23,7 +23,15 @@ REPO = Path(__file__).resolve().parents[2]
 BLIND_CHAT = REPO / "evals" / "blind" / "chat_blind.yaml"
 #: Every blind set by name: v1 (2026-12-02) and v2, written on 2026-12-03 by another helper who saw
 #: neither the chat code nor v1, after v1's held-out half had been seen (evals/blind_v2/README.md).
-BLIND_SETS = {"v1": BLIND_CHAT, "v2": REPO / "evals" / "blind_v2" / "chat_blind.yaml"}
+#: v3, written on 2026-12-03 by a third helper who saw neither the chat code, v1, v2 nor the cards' asks
+#: and beyond lists, before the coverage rule that reads `beyond` was fitted (evals/blind_v3/README.md).
+BLIND_SETS = {
+    "v1": BLIND_CHAT,
+    "v2": REPO / "evals" / "blind_v2" / "chat_blind.yaml",
+    "v3": REPO / "evals" / "blind_v3" / "chat_blind.yaml",
+}
+#: Case id prefixes: v3 reuses v1's question ids (q001, c01), so its cases are "blind-v3-q001".
+ID_PREFIX = {"v3": "blind-v3-"}
 SEED = 20261202
 HALVES = ("tune", "held-out")
 #: Who speaks in the set, as the chat's role.
@@ -54,7 +62,7 @@ def load_all(kb: KnowledgeBase | None = None, halves: tuple[str, ...] = HALVES) 
     out: list[ChatCase] = []
     for name, path in BLIND_SETS.items():
         if path.is_file():
-            out += load_blind(path, kb, halves, extra_tags=[name])
+            out += load_blind(path, kb, halves, extra_tags=[name], prefix=ID_PREFIX.get(name, "blind-"))
     return out
 
 
@@ -68,6 +76,7 @@ def load_blind(
     kb: KnowledgeBase | None = None,
     halves: tuple[str, ...] = HALVES,
     extra_tags: list[str] | None = None,
+    prefix: str = "blind-",
 ) -> list[ChatCase]:
     """The blind set as chat cases (single questions first, then conversation turns), tagged with their half."""
     extra_tags = list(extra_tags or [])
@@ -130,7 +139,7 @@ def load_blind(
     for q in questions:
         half = q_half[str(q.get("id"))]
         if half in halves:
-            out.append(case(f"blind-{q['id']}", q, q.get("speaker", "senior"), half, pair_of(q.get("pair")), [], []))
+            out.append(case(f"{prefix}{q['id']}", q, q.get("speaker", "senior"), half, pair_of(q.get("pair")), [], []))
     for c in conversations:
         half = c_half[str(c.get("id"))]
         if half not in halves:
@@ -139,6 +148,8 @@ def load_blind(
         history: list[str] = []
         for n, turn in enumerate(c.get("turns") or [], 1):
             tags = ["conversation", f"turn-{n}"]
-            out.append(case(f"blind-{c['id']}-t{n}", turn, c.get("speaker", "senior"), half, pair, list(history), tags))
+            out.append(
+                case(f"{prefix}{c['id']}-t{n}", turn, c.get("speaker", "senior"), half, pair, list(history), tags)
+            )
             history.append(str(turn.get("question")))
     return out

@@ -257,6 +257,34 @@ def test_teach_with_no_topic_after_it_is_a_question_and_a_lesson_follows_on_its_
     assert other.cards[0] == "security-phishing-social-engineering"
 
 
+def test_shorter_after_a_briefing_keeps_its_topics_in_bullets(retriever, pair: Pair) -> None:
+    conv = Conversation(ChatContext(retriever, pair, role="mentor"))
+    full = conv.ask("what do i need to prep for session 3")
+    short = conv.ask("shorter pls, bullet points")
+    assert short.intent == "briefing" and short.text.splitlines()[0].endswith(", in short**")
+    assert len(short.text) < len(full.text) / 2
+    assert set(CITE.findall(full.text.split("**Key terms")[0])) <= set(CITE.findall(short.text))  # every topic kept
+    assert "for Robert Klein" in conv.ask("and for him?").text.splitlines()[0]  # still the briefing
+
+
+def test_what_about_another_topic_after_a_lesson_is_the_same_lesson_on_it(retriever) -> None:
+    conv = Conversation(ChatContext(retriever))
+    conv.ask("give me a 20 minute lesson on linkedin for leaders")
+    other = conv.ask("what about phishing?")
+    assert other.intent == "lesson" and "A 20-minute lesson" in other.text
+    assert other.cards[0].startswith("security-")
+
+
+def test_a_short_generic_follow_up_stays_on_the_topic(retriever) -> None:
+    conv = Conversation(ChatContext(retriever, role="mentor"))
+    conv.ask("my mentee asked me what 'rizz' means lol. how do i explain memes to a 60 year old")
+    activity = conv.ask("give me a 10 minute activity for it")
+    assert activity.intent == "lesson" and activity.cards[0] == "social-memes-internet-culture"
+    assert "social-memes-internet-culture" in conv.ask("what should i avoid").cards
+    # A follow-up that names a topic of its own ("budgets") is about that topic.
+    assert "strategy-budgets-business-cases" in conv.ask("more on budgets specifically").cards
+
+
 def test_follow_up_topic_carries_but_new_unknown_topic_is_refused(retriever) -> None:
     conv = Conversation(ChatContext(retriever))
     conv.ask("how do I stop teams pinging me all day")

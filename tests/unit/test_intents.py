@@ -63,3 +63,17 @@ def test_what_is_questions_without_what_is(question: str, topic: str | None) -> 
 @pytest.mark.parametrize("question", ["really?", "meme", "thanks?", "which shortcuts do i teach first"])
 def test_not_every_short_question_is_an_explanation_or_a_lesson(question: str) -> None:
     assert classify(question).kind == "general"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["get me ready for my first session with priya", "what do i need for our kickoff session with helen"],
+)
+def test_the_first_session_by_name_is_session_1(question: str) -> None:
+    intent = classify(question, has_plan=True)
+    assert (intent.kind, intent.session) == ("briefing", 1)
+
+
+def test_x_vs_y_is_an_explanation_but_a_vs_question_with_a_purpose_is_not() -> None:
+    assert classify("median vs average again? in normal words pls").kind == "explain"
+    assert classify("teams vs slack for a 200 person company, which is better value and cheaper").kind == "general"
