@@ -54,4 +54,4 @@ def shorten(text: str, points: int) -> str:
         depth += 1
     if head:
         head[0] = head[0][:-2] + ", in short**" if head[0].endswith("**") else head[0]
-    return "\n".join([*head, "", *chosen, *([""] + [sources] if sources else [])]).strip()
+    return "\n".join([*head, "", *chosen, *(["", sources] if sources else [])]).strip()
