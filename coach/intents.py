@@ -46,7 +46,9 @@ _EXPLAIN = re.compile(
     r"describe|tell\s+me\s+about|how\s+does|how\s+do)\s+(.+)$"
 )
 _CANCEL = re.compile(
-    r"cancel|reschedul|no[- ]show|postpon|keeps?\s+(?:moving|skipping|missing|dropping)|"
+    r"cancel|reschedul|no[- ]show|postpon|"
+    # "keeps missing our sessions", "she keeps skipping": not "keeps missing handovers".
+    r"keeps?\s+(?:moving|skipping|missing|dropping)(?:\s+(?:our|the|my)?\s*(?:sessions?|meetings?|catch-?ups?|slots?)\b|\s*$|\s*[,.;!?])|"
     r"(?:missed|skipped)\s+(?:sessions|meetings)|doesn'?t\s+show"
 )
 #: A cancellation question is about the pairing's own meetings ("customers cancelling subscriptions" is not).
