@@ -1,7 +1,7 @@
 """The blind set's conversations, turn by turn, offline and with a model served over loopback (issue 11).
 
-Every turn of every conversation in the blind sets (evals/blind/ and evals/blind_v2/, both halves of
-each) is one case per engine:
+Every turn of every conversation in the blind sets (evals/blind/, evals/blind_v2/ and evals/blind_v3/,
+both halves of each) is one case per engine:
 the conversation is replayed up to that turn and the turn passes when the coach says "not covered"
 exactly when the label does and, when covered, cites a card the label accepts.
 
@@ -13,8 +13,8 @@ whole (no fallback), and the citations that survive are of acceptable cards.
 
 Only the pass counts of the held-out half should be read (`--tb=no -q`); its individual cases are
 for reporting, not for tuning (see coach/evals/blind.py). A turn whose answer misses its label is
-reported as xfail while issue 11 is open: the second set (v2) came after the chat was tuned on the
-first, and some of its tune turns miss too (benchmarks/chat_coverage.py lists them). The v1 tune turns
+reported as xfail while issue 11 is open: the later sets (v2, v3) came after the chat was tuned on the
+first, and some of their tune turns miss too (benchmarks/chat_coverage.py lists them). The v1 tune turns
 the chat was tuned on still fail hard, as does any model-specific check on either half of either set.
 """
 

@@ -46,3 +46,19 @@ def test_a_follow_up_builds_on_the_previous_answer(open_app, page) -> None:  # n
     assert text.count("Prompting chat assistants for everyday work") >= 2
     shot(page, "coach-two-turns")
     assert "Traceback" not in open_app.log.read_text(errors="replace")
+
+
+def test_shorter_in_bullets_then_a_near_miss_is_refused(open_app, page) -> None:  # noqa: F811
+    page.goto(open_app.url)
+    page.get_by_text("Mentor Coach").first.wait_for()
+    page.set_default_timeout(30_000)
+    chat = page.locator("#coach-chat")
+    ask(page, "how do I read the funnel chart the product team keeps showing me")
+    chat.get_by_text("Funnel, simply").wait_for()
+    ask(page, "shorter pls, 3 bullets")
+    chat.get_by_text("in 3 points").wait_for()  # the same card, in three points
+    # A near miss: the cards talk about growth rates and dashboards, but none teaches DAX.
+    ask(page, "can you write me a DAX measure for year over year sales growth")
+    chat.get_by_text("has no card on that").wait_for()
+    shot(page, "coach-brief-and-near-miss")
+    assert "Traceback" not in open_app.log.read_text(errors="replace")
