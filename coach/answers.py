@@ -183,10 +183,10 @@ def _instructions(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     return Answer("instructions", text, [], covered=True)
 
 
-def _not_covered(question: str, ctx: ChatContext, intent: str, topic: str | None = None) -> Answer:
-    from coach.coverage import refusal
+def _not_covered(question: str, ctx: ChatContext, intent: str, topic: str | None = None, ev: Any = None) -> Answer:
+    from coach.coverage import nearest, refusal
 
-    return Answer(intent, refusal(topic), [], covered=False)
+    return Answer(intent, refusal(topic, nearest(ev) if ev is not None else None), [], covered=False)
 
 
 def _revise(question: str, ctx: ChatContext, intent: Intent) -> Answer:
@@ -408,7 +408,7 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     topic = intent.topic or ""
     ev = _evidence(topic or question, ctx)
     if not ev.covered:
-        return _not_covered(question, ctx, "lesson", topic)
+        return _not_covered(question, ctx, "lesson", topic, ev)
     find = _chat_search(ctx)
     cards = relevant(topic, ctx.retriever, search=find) or ev.cards
     focus = lesson_focus(topic)
@@ -482,7 +482,7 @@ def _explain(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     topic = intent.topic or question
     ev = _evidence(question, ctx)
     if not ev.covered:
-        return _not_covered(question, ctx, "explain", topic)
+        return _not_covered(question, ctx, "explain", topic, ev)
     cards = relevant(topic, ctx.retriever, k=3, search=_chat_search(ctx)) or ev.cards
     fill = _Filler(ctx)
     best = None
@@ -515,7 +515,7 @@ def _brief(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     """The previous answer's card in `intent.brief` points ("shorter pls, 3 bullets")."""
     ev = _evidence(question, ctx)
     if not ev.covered:
-        return _not_covered(question, ctx, intent.kind, intent.topic)
+        return _not_covered(question, ctx, intent.kind, intent.topic, ev)
     card = ev.cards[0]
     if intent.kind == "explain" and intent.topic:
         card = (relevant(intent.topic, ctx.retriever, k=1, search=_chat_search(ctx)) or [card])[0]
@@ -569,7 +569,7 @@ def _general(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     domains = set(SENIOR_DOMAINS) if intent.give_back else None
     ev = _evidence(question, ctx)
     if not ev.covered:
-        return _not_covered(question, ctx, "general")
+        return _not_covered(question, ctx, "general", ev=ev)
     cards = ev.cards
     if domains:  # "what should I teach my mentor back about strategy": the senior's half only
         cards = [h.card for h in ctx.retriever.search(intent.topic or question, k=3, domains=domains)] or cards

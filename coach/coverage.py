@@ -235,14 +235,26 @@ DOMAIN_TITLES: dict[str, str] = {
 }
 
 
-def refusal(topic: str | None = None) -> str:
-    """The plain "not covered" answer, naming the domains by their titles."""
+#: A refused question at least this close (cosine) to a card is told which card came nearest.
+NEAR_SIMILARITY = 0.45
+
+
+def nearest(evidence: Evidence) -> Card | None:
+    """The card a refused question came closest to, when it came close (a near miss), else None."""
+    if evidence.covered or not evidence.hits or evidence.features.get("best_similarity", 0.0) < NEAR_SIMILARITY:
+        return None
+    return max(evidence.hits, key=lambda h: h.similarity or 0.0).card
+
+
+def refusal(topic: str | None = None, near: Card | None = None) -> str:
+    """The plain "not covered" answer, naming the domains by their titles (and the nearest card of a near miss)."""
     from coach.models import DOMAINS
 
     titles = [DOMAIN_TITLES.get(d, d.replace("-", " ")) for d in DOMAINS]
     about = f" on {topic.strip()}" if topic and len(topic) <= 80 else " on that"
+    closest = f"The nearest one, *{near.title}*, does not answer it. " if near is not None else ""
     return (
-        f"The knowledge base has no card{about}, so I won't guess. "
+        f"The knowledge base has no card{about}, so I won't guess. {closest}"
         f"The cards cover {', '.join(titles[:-1])} and {titles[-1]}. "
         "Ask me about one of those, or add a card of your own with --kb."
     )
