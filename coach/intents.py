@@ -43,7 +43,7 @@ _HOURS = re.compile(r"\b(\d(?:\.\d)?)\s*-?\s*(?:hours?|hrs?)\b")
 _AUDIENCE = re.compile(r"\s+for\s+(?:a|an|the|my|our)?\s*([a-z][\w\s-]{1,40})$")
 _EXPLAIN = re.compile(
     r"^(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:explain|what\s+is|what's|whats|what\s+are|what\s+does|define|"
-    r"describe|tell\s+me\s+about|how\s+does|how\s+do)\s+(.+)$"
+    r"describe|tell\s+me\s+about|how\s+does)\s+(.+)$"
 )
 _CANCEL = re.compile(
     r"cancel|reschedul|no[- ]show|postpon|"
@@ -157,8 +157,15 @@ _MEANS = re.compile(r"\bwhat\s+(?:does|do|did)\s+(?:he|she|they|it|that|this|\w+
 _QUOTED = re.compile(r"['‘\"“]([^'‘’\"“”]{3,60})['’\"”]")
 
 
+_HOW_EXPLAIN = re.compile(
+    r"^how\s+(?:do|would|should|can|could)\s+(?:i|we)\s+explain\s+(.+?)(?:\s+to\s+(?:a|an|my|our|the)\b.*)?$"
+)
+
+
 def _asks_what_it_is(q: str, asked: bool) -> str | None:
     """The term a question asks about without saying "what is" ("meme?", "difference between X and Y")."""
+    if m := _HOW_EXPLAIN.search(q):
+        return m.group(1)
     if m := _COMPARE.search(q):
         return m.group(1) or m.group(3) or q
     if _MEANS.search(q) and (quoted := _QUOTED.search(q)):

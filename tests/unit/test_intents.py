@@ -80,3 +80,10 @@ def test_the_first_session_by_name_is_session_1(question: str) -> None:
 def test_x_vs_y_is_an_explanation_but_a_vs_question_with_a_purpose_is_not() -> None:
     assert classify("median vs average again? in normal words pls").kind == "explain"
     assert classify("teams vs slack for a 200 person company, which is better value and cheaper").kind == "general"
+
+
+def test_how_do_i_is_a_how_to_but_how_do_i_explain_is_an_explanation() -> None:
+    assert classify("how do I share a file so only two named people can open it").kind == "general"
+    intent = classify("how do i explain hallucinations to a 60 year old CFO without sounding patronising")
+    assert (intent.kind, intent.topic) == ("explain", "hallucinations")
+    assert classify("how does a funnel chart work").kind == "explain"
