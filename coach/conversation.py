@@ -7,7 +7,12 @@ lesson length, and the search words of the last covered answer. A follow-up is r
 - "turn that into a 20 minute exercise" after an explanation: a 20-minute lesson on that topic;
 - "what about session 4?" / "the last one?" after a briefing: the same briefing for that session;
 - "and for my mentor?", "and for tomás?", "what should she prepare?": the same briefing for the other side;
-- "shorter pls, 3 bullets" or "tl;dr" after an explanation: the same answer in a few points;
+- "shorter pls, 3 bullets" or "tl;dr" after an explanation: the same answer in a few points; after a
+  briefing, the same briefing in a few bullets (`coach.brief`);
+- "what about tiktok?" after a lesson: the same lesson on that; "give me a 10 minute activity for it"
+  after an answer: a lesson on its topic;
+- "what should i avoid", "how do we start small": a short follow-up in words every topic uses stays
+  on the previous topic ("more on budgets" names a topic of its own, so it is searched as asked);
 - a short follow-up the cards do not cover on its own ("and on my phone?") is searched together
   with the previous topic; one with words of its own that no card has ("ok and how do we get
   ISO 27001 certified") stays "not covered".
