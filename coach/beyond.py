@@ -58,13 +58,9 @@ def build(settings: Settings, cards: list[Card], path: Path, previous: Generatio
 
 def load(gen: Generation) -> tuple[list[str], Any] | None:
     """A generation's beyond rows (card ids, unit vectors), or None when it has no such file."""
-    import numpy as np
+    from coach.index import read_rows
 
-    try:
-        with np.load(gen.path / BEYOND, allow_pickle=False) as data:
-            return [str(i) for i in data["ids"]], np.asarray(data["vectors"], dtype=np.float32)
-    except (OSError, KeyError, ValueError):
-        return None
+    return read_rows(gen.path / BEYOND)
 
 
 def similarity(retriever: Retriever, query: str) -> float:

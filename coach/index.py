@@ -493,10 +493,15 @@ def _save_vectors(path: Path, rows: list[tuple[str, list[float]]]) -> None:
 
 def load_vectors(gen: Generation) -> tuple[list[str], Any] | None:
     """A generation's passage row ids and vectors (VECTORS), or None when it has none (older or large)."""
+    return read_rows(gen.path / VECTORS)
+
+
+def read_rows(path: Path) -> tuple[list[str], Any] | None:
+    """Row ids and float32 vectors from an `np.savez` file of `ids` and `vectors`, or None when unreadable."""
     import numpy as np
 
     try:
-        with np.load(gen.path / VECTORS, allow_pickle=False) as data:
+        with np.load(path, allow_pickle=False) as data:
             return [str(i) for i in data["ids"]], np.asarray(data["vectors"], dtype=np.float32)
     except (OSError, KeyError, ValueError):
         return None
@@ -506,6 +511,8 @@ def is_usable(settings: Settings, gen: Generation) -> bool:
     """Whether the generation's stores are where the manifest says (e.g. not built against another server)."""
     if gen.manifest.get("chroma_url") != settings.chroma_url:
         return False
-    if gen.manifest.get("beyond") and not (gen.path / "beyond.npz").is_file():
+    from coach.beyond import BEYOND
+
+    if gen.manifest.get("beyond") and not (gen.path / BEYOND).is_file():
         return False
     return (gen.path / "bm25").is_dir() and (settings.chroma_url is not None or (gen.path / "chroma").is_dir())
