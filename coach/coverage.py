@@ -17,8 +17,8 @@ the evidence of one chat search (`coach.chat_search`: hybrid search re-ranked by
   models, programming, medicine, cooking, sport, travel papers; see `OUT_OF_SCOPE`).
 
 A logistic rule turns these into the probability that the question is NOT covered; at or above
-`threshold` the coach says so. Its weights are fitted on the "tune" half of the blind chat set
-(`evals/blind/chat_blind.yaml`) by `benchmarks/chat_coverage.py` and stored in
+`threshold` the coach says so. Its weights are fitted on the "tune" halves of the blind chat sets
+(`coach.evals.blind.BLIND_SETS`) by `benchmarks/chat_coverage.py` and stored in
 `evals/coverage.yaml`; the held-out half is only reported, never used to fit.
 """
 
@@ -107,18 +107,18 @@ class CoverageRule:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-#: Used when evals/coverage.yaml is missing (an installed copy without the evals folder).
+#: Used when evals/coverage.yaml is missing (an installed copy without the evals folder): the fitted rule, rounded.
 DEFAULT_RULE = CoverageRule(
-    bias=4.0,
+    bias=1.88,
     weights={
-        "similarity": -9.0,
-        "best_similarity": -3.0,
-        "unknown": 1.2,
-        "overlap": -1.5,
-        "out_of_scope": 3.0,
-        "beyond": 0.0,
+        "similarity": -8.33,
+        "best_similarity": -7.47,
+        "unknown": 1.05,
+        "overlap": -1.41,
+        "out_of_scope": 4.0,
+        "beyond": 7.72,
     },
-    threshold=0.5,
+    threshold=0.46,
 )
 
 

@@ -83,6 +83,16 @@ def test_rule_file_is_read() -> None:
     base = {"similarity": 0.4, "best_similarity": 0.4, "unknown": 0.0, "overlap": 0.3}
     assert rule.probability({**base, "similarity": 0.6}) < rule.probability(base)
     assert rule.probability({**base, "unknown": 2.0}) > rule.probability(base)
+    # Closer to a near miss that no card answers (a card's beyond list), more likely "not covered".
+    assert rule.probability({**base, "beyond": 0.8}) > rule.probability({**base, "beyond": 0.3})
+
+
+def test_the_default_rule_is_the_fitted_one_rounded() -> None:
+    from coach.coverage import DEFAULT_RULE
+
+    rule = load_rule(ROOT / "evals" / "coverage.yaml")
+    assert abs(DEFAULT_RULE.bias - rule.bias) < 0.01 and DEFAULT_RULE.threshold == rule.threshold
+    assert all(abs(DEFAULT_RULE.weights[k] - v) < 0.01 for k, v in rule.weights.items())
 
 
 @pytest.mark.parametrize(
