@@ -38,6 +38,8 @@ class WordStats:
     title: dict[str, frozenset[str]]
     df: dict[str, int]
     n: int
+    #: Words of the cards' asks (questions as people type them), which the cards' own text may not use.
+    asked: frozenset[str] = frozenset()
 
     def idf(self, word: str) -> float:
         """Inverse document frequency of a word over the cards (a word no card has weighs most)."""
@@ -76,7 +78,7 @@ def _full_text(card: Card) -> str:
 
 def word_stats(cards: list[Card]) -> WordStats:
     """The word statistics of these cards (cached per set of cards and their content)."""
-    key = hash(tuple((c.id, c.title, c.summary) for c in cards))
+    key = hash(tuple((c.id, c.title, c.summary, tuple(c.asks)) for c in cards))
     stats = _STATS.get(key)
     if stats is None:
         text = {c.id: frozenset(words(_full_text(c))) for c in cards}
@@ -85,7 +87,8 @@ def word_stats(cards: list[Card]) -> WordStats:
         for card_words in text.values():
             for w in card_words:
                 df[w] = df.get(w, 0) + 1
-        stats = WordStats(text, title, df, len(cards))
+        asked = frozenset(w for c in cards for w in words(" ".join(c.asks)))
+        stats = WordStats(text, title, df, len(cards), asked)
         if len(_STATS) > 8:
             _STATS.clear()
         _STATS[key] = stats

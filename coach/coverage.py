@@ -8,6 +8,8 @@ the evidence of one chat search (`coach.chat_search`: hybrid search re-ranked by
 - `unknown`: how many of the question's content words appear in no card at all, anywhere in its
   text (capped at 3; numbers, chatty words such as "whats" or "didn't" and the pair's own names are
   not counted);
+- `unasked`: the same count, but a word that some card's `asks` use is known too ("rubbish", "scared"):
+  everyday words people use about a covered topic, where a near miss's own term ("DAX") stays unknown;
 - `overlap`: the largest share of the question's distinctive words that one of the top three
   cards mentions;
 - `beyond`: the highest similarity of the question to any card's `beyond` question, the near misses
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from coach.retrieval import Hit, Retriever
 
 COVERAGE_FILE = Path(__file__).resolve().parents[1] / "evals" / "coverage.yaml"
-FEATURES = ("similarity", "best_similarity", "unknown", "overlap", "out_of_scope", "beyond")
+FEATURES = ("similarity", "best_similarity", "unknown", "unasked", "overlap", "out_of_scope", "beyond")
 #: How many hits the evidence reads (and the answers may cite).
 TOP = 3
 #: Chatty words, contractions and fillers that say nothing about the topic even when no card has them.
@@ -109,16 +111,17 @@ class CoverageRule:
 
 #: Used when evals/coverage.yaml is missing (an installed copy without the evals folder): the fitted rule, rounded.
 DEFAULT_RULE = CoverageRule(
-    bias=1.88,
+    bias=1.91,
     weights={
-        "similarity": -8.33,
-        "best_similarity": -7.47,
-        "unknown": 1.05,
-        "overlap": -1.41,
+        "similarity": -7.92,
+        "best_similarity": -6.73,
+        "unknown": -0.49,
+        "unasked": 2.48,
+        "overlap": -1.61,
+        "beyond": 6.69,
         "out_of_scope": 4.0,
-        "beyond": 7.72,
     },
-    threshold=0.46,
+    threshold=0.56,
 )
 
 
@@ -188,6 +191,7 @@ def features_for(question: str, hits: list[Hit], retriever: Retriever, names: tu
         "similarity": sims[0] if sims else 0.0,
         "best_similarity": max(sims, default=0.0),
         "unknown": float(min(len(unknown), 3)),
+        "unasked": float(min(sum(w not in stats.asked for w in unknown), 3)),
         "overlap": overlap if distinct else 0.0,
         "out_of_scope": 1.0 if out_of_scope(question) else 0.0,
         "beyond": beyond.similarity(retriever, question),

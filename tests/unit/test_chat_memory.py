@@ -82,7 +82,8 @@ def test_rule_file_is_read() -> None:
     # More similarity means less likely "not covered"; more unknown words, more likely.
     base = {"similarity": 0.4, "best_similarity": 0.4, "unknown": 0.0, "overlap": 0.3}
     assert rule.probability({**base, "similarity": 0.6}) < rule.probability(base)
-    assert rule.probability({**base, "unknown": 2.0}) > rule.probability(base)
+    # Words that no card and no card's asks use ("DAX") make "not covered" more likely.
+    assert rule.probability({**base, "unknown": 2.0, "unasked": 2.0}) > rule.probability(base)
     # Closer to a near miss that no card answers (a card's beyond list), more likely "not covered".
     assert rule.probability({**base, "beyond": 0.8}) > rule.probability({**base, "beyond": 0.3})
 
