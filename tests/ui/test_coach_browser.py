@@ -54,7 +54,7 @@ def test_shorter_in_bullets_then_a_near_miss_is_refused(open_app, page) -> None:
     page.set_default_timeout(30_000)
     chat = page.locator("#coach-chat")
     ask(page, "how do I read the funnel chart the product team keeps showing me")
-    chat.get_by_text("Funnel, simply").wait_for()
+    chat.get_by_text("Funnels, cohorts and retention").first.wait_for()
     ask(page, "shorter pls, 3 bullets")
     chat.get_by_text("in 3 points").wait_for()  # the same card, in three points
     # A near miss: the cards talk about growth rates and dashboards, but none teaches DAX.
