@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 #: The file of a generation that holds the beyond vectors (card id per row, and the vectors).
 BEYOND = "beyond.npz"
+#: The rows of the generation last read (by its path).
+_ROWS: dict[str, tuple[list[str], Any] | None] = {}
 
 
 def build(settings: Settings, cards: list[Card], path: Path, previous: Generation | None, reuse: set[str]) -> int:
@@ -67,10 +69,11 @@ def similarity(retriever: Retriever, query: str) -> float:
     """The highest cosine similarity of `query` to any card's beyond question (0.0 when there are none)."""
     import numpy as np
 
-    cache = retriever.__dict__.setdefault("_beyond", {})
-    if "rows" not in cache:
-        cache["rows"] = load(retriever.gen)
-    rows = cache["rows"]
+    key = str(retriever.gen.path)  # a generation never changes, so its rows are read once per process
+    if key not in _ROWS:
+        _ROWS.clear()
+        _ROWS[key] = load(retriever.gen)
+    rows = _ROWS[key]
     if rows is None or not len(rows[0]):
         return 0.0
     vector = np.asarray(retriever.query_vectors([query])[0], dtype=np.float32)

@@ -137,15 +137,11 @@ class Conversation:
 
             # Only a request about the form ("shorter pls, 3 bullets"), not a new question that says "simpler".
             if len(content_words(_BRIEF.sub(" ", q))) <= 2:
-                n = brief.group(1)
-                points = int(n) if n and n.isdigit() else _NUMBER_WORDS.get(n or "", 3)
-                return mem.query, Intent(mem.intent, topic=mem.topic or mem.query, brief=max(1, min(points, 5)))
+                return mem.query, Intent(mem.intent, topic=mem.topic or mem.query, brief=_points(brief, 3, 5))
         if mem.intent in {"briefing", "lesson", "cancellations"} and brief and intent.kind in {"general", "explain"}:
             from coach.grounding import content_words
 
             if len(content_words(_BRIEF.sub(" ", q)) - _FORM_WORDS) <= 1:  # "shorter pls, bullet points"
-                n = brief.group(1)
-                points = int(n) if n and n.isdigit() else _NUMBER_WORDS.get(n or "", 5)
                 return question, Intent(
                     mem.intent,
                     session=mem.session,
@@ -153,7 +149,7 @@ class Conversation:
                     minutes=mem.minutes,
                     topic=mem.topic,
                     audience=mem.audience,
-                    brief=max(1, min(points, 8)),
+                    brief=_points(brief, 5, 8),
                 )
         if mem.intent == "briefing" and intent.kind != "lesson":
             number = session_number(q)
@@ -330,6 +326,13 @@ def _generic(text: str, ctx: ChatContext) -> bool:
     mine = words(text)
     titled = set().union(*stats.title.values())  # words that name a card's topic ("budgets", "tiktok")
     return bool(mine) and all(stats.df.get(w, 0) >= GENERIC_DF * stats.n and w not in titled for w in mine)
+
+
+def _points(brief: re.Match[str], default: int, most: int) -> int:
+    """How many points a "shorter" request asks for ("3 bullets", "two points"), `default` when it names none."""
+    n = brief.group(1)
+    points = int(n) if n and n.isdigit() else _NUMBER_WORDS.get(n or "", default)
+    return max(1, min(points, most))
 
 
 def _is_length(text: str) -> bool:
