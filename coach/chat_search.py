@@ -40,6 +40,8 @@ class WordStats:
     n: int
     #: Words of the cards' asks (questions as people type them), which the cards' own text may not use.
     asked: frozenset[str] = frozenset()
+    #: Words that name some card's topic (its title, tags or id: "budgets", "tiktok").
+    titled: frozenset[str] = frozenset()
 
     def idf(self, word: str) -> float:
         """Inverse document frequency of a word over the cards (a word no card has weighs most)."""
@@ -88,7 +90,7 @@ def word_stats(cards: list[Card]) -> WordStats:
             for w in card_words:
                 df[w] = df.get(w, 0) + 1
         asked = frozenset(w for c in cards for w in words(" ".join(c.asks)))
-        stats = WordStats(text, title, df, len(cards), asked)
+        stats = WordStats(text, title, df, len(cards), asked, frozenset().union(*title.values()))
         if len(_STATS) > 8:
             _STATS.clear()
         _STATS[key] = stats

@@ -324,8 +324,7 @@ def _generic(text: str, ctx: ChatContext) -> bool:
 
     stats = word_stats(ctx.retriever.kb.cards)
     mine = words(text)
-    titled = set().union(*stats.title.values())  # words that name a card's topic ("budgets", "tiktok")
-    return bool(mine) and all(stats.df.get(w, 0) >= GENERIC_DF * stats.n and w not in titled for w in mine)
+    return bool(mine) and all(stats.df.get(w, 0) >= GENERIC_DF * stats.n and w not in stats.titled for w in mine)
 
 
 def _points(brief: re.Match[str], default: int, most: int) -> int:
