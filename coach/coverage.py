@@ -94,6 +94,30 @@ def _lexicon_pattern(words: list[str]) -> re.Pattern[str]:
 
 _OUT_OF_SCOPE = _lexicon_pattern([w.strip() for ws in OUT_OF_SCOPE.values() for w in ws.split(",")])
 
+#: A request for a price, fee or quote ("how much is miro per seat", "what do micro influencers charge",
+#: "which is cheaper"): the cards carry no prices (they change, and depend on the contract), so such a
+#: question is out of scope whatever it is about. It matches none of the cards' `asks` and about one
+#: in eight of their `beyond` questions (tests/unit/test_coverage_rule.py keeps it so). Every part is
+#: bounded, so it runs in linear time.
+_PRICE_PARTS = (
+    r"\bhow much (?:is|are|does|do|would|will|should|can)\b[^.?!]{0,60}?\b"
+    r"(?:cost|charge|pay|subscription|licen[cs]e|membership|premium|fees?"
+    r"|per (?:seat|user|licen[cs]e|month|year|post|head))\b",
+    r"\bhow much (?:is|are) (?:it|they|one|each|those|these)\b",
+    r"\bgoing rate\b",
+    r"\bper[- ](?:seat|user|licen[cs]e|post|head|desk|episode|message|click|lead|word|transaction|question)\b"
+    r"(?! basis)",
+    r"\b(?:charge|cost|price|fee)s? per\b",
+    r"\bbetter value\b|\bcheapest\b|\b(?:which|what)(?: one)? (?:is|works out) cheaper\b",
+    r"\bwhat(?:'s|s| is| are) (?:the |a |their )?(?:normal |usual |typical |average |monthly |annual )?"
+    r"(?:cost|premium|fee)s?\b(?! of (?:not|doing|getting|losing))",
+    r"\bwhat(?:'s|s| is) (?:the |their |\w+'s )?price (?:of|for)\b|\b(?:pricing|price) for (?:a |an )?\d",
+    r"\b(?:monthly|annual|yearly) (?:cost|price|fee)s? of\b|\brough costs\b|\bentry fee\b|\bticket prices\b",
+    r"\bwhat (?:would|does|do|will|might) [\w' .-]{1,40}? (?:actually |roughly |typically |usually )?"
+    r"(?:cost|charge)\b(?! us to)",
+)
+PRICE_REQUEST = re.compile("|".join(_PRICE_PARTS), re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class CoverageRule:
@@ -166,8 +190,13 @@ def load_rule(path: Path | str = COVERAGE_FILE) -> CoverageRule:
 
 
 def out_of_scope(question: str) -> bool:
-    """Whether the question names a field the product does not cover (`OUT_OF_SCOPE`)."""
-    return bool(_OUT_OF_SCOPE.search(question))
+    """Whether the question names a field the product does not cover (`OUT_OF_SCOPE`) or asks a price."""
+    return bool(_OUT_OF_SCOPE.search(question) or PRICE_REQUEST.search(question))
+
+
+def asks_price(question: str) -> bool:
+    """Whether the question asks for a price, fee or quote (`PRICE_REQUEST`)."""
+    return bool(PRICE_REQUEST.search(question))
 
 
 def features_for(question: str, hits: list[Hit], retriever: Retriever, names: tuple[str, ...] = ()) -> dict[str, float]:
@@ -250,15 +279,26 @@ def nearest(evidence: Evidence) -> Card | None:
     return max(evidence.hits, key=lambda h: h.similarity or 0.0).card
 
 
-def refusal(topic: str | None = None, near: Card | None = None) -> str:
-    """The plain "not covered" answer, naming the domains by their titles (and the nearest card of a near miss)."""
+def refusal(topic: str | None = None, near: Card | None = None, price: bool = False) -> str:
+    """The plain "not covered" answer, naming the domains by their titles (and the nearest card of a near miss).
+
+    `price`: the question asks for a price or quote, which no card carries; the answer says who has one.
+    """
     from coach.models import DOMAINS
 
     titles = [DOMAIN_TITLES.get(d, d.replace("-", " ")) for d in DOMAINS]
     about = f" on {topic.strip()}" if topic and len(topic) <= 80 else " on that"
     closest = f"The nearest one, *{near.title}*, does not answer it. " if near is not None else ""
+    opening = f"The knowledge base has no card{about}, so I won't guess. {closest}"
+    if price:
+        # Said first: "no card on per seat prices" alone reads as if another card might have them.
+        opening = (
+            "I can't give you prices, fees or quotes: no card carries them, because they change and depend on "
+            "your contract. Ask the vendor or your procurement team for a current one. "
+            + (f"The nearest card is *{near.title}*. " if near is not None else "")
+        )
     return (
-        f"The knowledge base has no card{about}, so I won't guess. {closest}"
+        f"{opening}"
         f"The cards cover {', '.join(titles[:-1])} and {titles[-1]}. "
         "Ask me about one of those, or add a card of your own with --kb."
     )
