@@ -184,10 +184,11 @@ def _instructions(question: str, ctx: ChatContext, intent: Intent) -> Answer:
 
 
 def _not_covered(question: str, ctx: ChatContext, intent: str, topic: str | None = None, ev: Any = None) -> Answer:
-    from coach.coverage import asks_price, nearest, refusal
+    from coach.coverage import nearest, refusal
+    from coach.scope import request_kind
 
     near = nearest(ev) if ev is not None else None
-    return Answer(intent, refusal(topic, near, price=asks_price(question)), [], covered=False)
+    return Answer(intent, refusal(topic, near, request_kind(question)), [], covered=False)
 
 
 def _revise(question: str, ctx: ChatContext, intent: Intent) -> Answer:

@@ -15,8 +15,8 @@ the evidence of one chat search (`coach.chat_search`: hybrid search re-ranked by
 - `beyond`: the highest similarity of the question to any card's `beyond` question, the near misses
   written beside each card that no card answers (`coach.beyond`);
 - `out_of_scope`: whether the question names a field the product does not cover at all (tax and
-  payroll, investing and crypto, law and disclosure regimes, certification schemes, building AI
-  models, programming, medicine, cooking, sport, travel papers; see `OUT_OF_SCOPE`).
+  payroll, investing and crypto, law, certification schemes, programming, medicine, cooking...) or
+  asks for what no card gives (a price, code, the user's own live data); see `coach.scope`.
 
 A logistic rule turns these into the probability that the question is NOT covered; at or above
 `threshold` the coach says so. Its weights are fitted on the "tune" halves of the blind chat sets
@@ -51,72 +51,10 @@ CHATTY = frozenset(
     though although anyway anyhow maybe perhaps already ever even still quite rather""",
     )
 )
-#: Fields the product does not cover at all, by words that name them (comma-separated; whole words,
-#: plural too; a trailing * matches any ending). The product is reverse mentoring on eleven domains
-#: (coach.models.DOMAINS); these are fields leaders also ask a chat about, where the right answer is
-#: a professional in that field, never a card.
-OUT_OF_SCOPE: dict[str, str] = {
-    "tax and accounting rules": "tax, taxes, taxation, vat, ifrs, gaap, depreciation schedule",
-    "payroll and HR systems administration": "payroll, payslip, hris, successfactors",
-    "employment law and HR casework": "maternity, paternity, parental leave, notice period, severance, "
-    "disciplinary, grievance",
-    "investing, insurance, banking products and crypto": "crypto*, bitcoin, ethereum, blockchain, nft, mortgage, "
-    "pension, refinanc*, 401k, derivatives, interest rate swap, hedg*, bond yield, forex, insurance, real estate",
-    "law and regulatory disclosure regimes": "lawsuit, litigat*, sue, suing, tribunal, dismissal, csrd, sarbanes, "
-    "sox, prospectus, patent, trademark",
-    "certification schemes and compliance audits": "iso 27001, iso 9001, soc 2, pci dss, prince2, pmp, six sigma, "
-    "itil, cissp",
-    "building and training AI models": "fine-tun*, pytorch, tensorflow, gpu, neural network, "
-    "vector database, hyperparameter*",
-    "programming": "python, java, javascript, sql, kubernetes, docker",
-    "medicine, health and fitness": "medical, medication, medicine, doctor, symptom, prescription, physio*, gym, "
-    "workout, diet",
-    "cooking, food and drink": "recipe, cooking, wine, cocktail",
-    "sport, hobbies and home": "golf, football, tennis, marathon, gardening, pets",
-    "travel papers": "visa, passport, immigration",
-    "politics and religion": "election*, religio*",
-}
-
-
 #: The lexicon's weight in the rule, fixed rather than fitted: the blind set's own off-topic questions
 #: name such fields often, and a fitted weight would let the rest of the rule go slack on the ones that
 #: do not. Large enough to refuse an unclear question in such a field, not one the cards clearly match.
 OUT_OF_SCOPE_WEIGHT = 4.0
-
-
-def _lexicon_pattern(words: list[str]) -> re.Pattern[str]:
-    parts = []
-    for w in words:
-        body = re.escape(w.rstrip("*")).replace(r"\ ", r"\s+").replace(r"\-", "[-\\s]?")
-        parts.append(body + (r"\w*" if w.endswith("*") else r"(?:s|es)?\b"))
-    return re.compile(r"\b(?:" + "|".join(parts) + ")", re.IGNORECASE)
-
-
-_OUT_OF_SCOPE = _lexicon_pattern([w.strip() for ws in OUT_OF_SCOPE.values() for w in ws.split(",")])
-
-#: A request for a price, fee or quote ("how much is miro per seat", "what do micro influencers charge",
-#: "which is cheaper"): the cards carry no prices (they change, and depend on the contract), so such a
-#: question is out of scope whatever it is about. It matches none of the cards' `asks` and about one
-#: in eight of their `beyond` questions (tests/unit/test_coverage_rule.py keeps it so). Every part is
-#: bounded, so it runs in linear time.
-_PRICE_PARTS = (
-    r"\bhow much (?:is|are|does|do|would|will|should|can)\b[^.?!]{0,60}?\b"
-    r"(?:cost|charge|pay|subscription|licen[cs]e|membership|premium|fees?"
-    r"|per (?:seat|user|licen[cs]e|month|year|post|head))\b",
-    r"\bhow much (?:is|are) (?:it|they|one|each|those|these)\b",
-    r"\bgoing rate\b",
-    r"\bper[- ](?:seat|user|licen[cs]e|post|head|desk|episode|message|click|lead|word|transaction|question)\b"
-    r"(?! basis)",
-    r"\b(?:charge|cost|price|fee)s? per\b",
-    r"\bbetter value\b|\bcheapest\b|\b(?:which|what)(?: one)? (?:is|works out) cheaper\b",
-    r"\bwhat(?:'s|s| is| are) (?:the |a |their )?(?:normal |usual |typical |average |monthly |annual )?"
-    r"(?:cost|premium|fee)s?\b(?! of (?:not|doing|getting|losing))",
-    r"\bwhat(?:'s|s| is) (?:the |their |\w+'s )?price (?:of|for)\b|\b(?:pricing|price) for (?:a |an )?\d",
-    r"\b(?:monthly|annual|yearly) (?:cost|price|fee)s? of\b|\brough costs\b|\bentry fee\b|\bticket prices\b",
-    r"\bwhat (?:would|does|do|will|might) [\w' .-]{1,40}? (?:actually |roughly |typically |usually )?"
-    r"(?:cost|charge)\b(?! us to)",
-)
-PRICE_REQUEST = re.compile("|".join(_PRICE_PARTS), re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -189,22 +127,13 @@ def load_rule(path: Path | str = COVERAGE_FILE) -> CoverageRule:
     return rule
 
 
-def out_of_scope(question: str) -> bool:
-    """Whether the question names a field the product does not cover (`OUT_OF_SCOPE`) or asks a price."""
-    return bool(_OUT_OF_SCOPE.search(question) or PRICE_REQUEST.search(question))
-
-
-def asks_price(question: str) -> bool:
-    """Whether the question asks for a price, fee or quote (`PRICE_REQUEST`)."""
-    return bool(PRICE_REQUEST.search(question))
-
-
 def features_for(question: str, hits: list[Hit], retriever: Retriever, names: tuple[str, ...] = ()) -> dict[str, float]:
     """The evidence features of a question and its hits (see the module docstring)."""
     from coach import beyond
     from coach.chat_search import clean, word_stats
     from coach.chat_search import words as stemmed_words
     from coach.grounding import STEM, _card_words, distinctive_words
+    from coach.scope import out_of_scope
 
     question = clean(question)
     skip = {w[:STEM] for w in CHATTY} | {w.lower()[:STEM] for n in names for w in n.split()}
@@ -279,10 +208,11 @@ def nearest(evidence: Evidence) -> Card | None:
     return max(evidence.hits, key=lambda h: h.similarity or 0.0).card
 
 
-def refusal(topic: str | None = None, near: Card | None = None, price: bool = False) -> str:
+def refusal(topic: str | None = None, near: Card | None = None, request: str | None = None) -> str:
     """The plain "not covered" answer, naming the domains by their titles (and the nearest card of a near miss).
 
-    `price`: the question asks for a price or quote, which no card carries; the answer says who has one.
+    `request`: the kind of request no card answers (a key of `coach.scope.REQUESTS`, such as a price); the
+    answer says so first, and who can help.
     """
     from coach.models import DOMAINS
 
@@ -290,13 +220,12 @@ def refusal(topic: str | None = None, near: Card | None = None, price: bool = Fa
     about = f" on {topic.strip()}" if topic and len(topic) <= 80 else " on that"
     closest = f"The nearest one, *{near.title}*, does not answer it. " if near is not None else ""
     opening = f"The knowledge base has no card{about}, so I won't guess. {closest}"
-    if price:
+    if request is not None:
+        from coach.scope import REQUESTS
+
         # Said first: "no card on per seat prices" alone reads as if another card might have them.
-        opening = (
-            "I can't give you prices, fees or quotes: no card carries them, because they change and depend on "
-            "your contract. Ask the vendor or your procurement team for a current one. "
-            + (f"The nearest card is *{near.title}*. " if near is not None else "")
-        )
+        nearest_card = f"The nearest card is *{near.title}*. " if near is not None else ""
+        opening = f"{REQUESTS[request].instead} {nearest_card}"
     return (
         f"{opening}"
         f"The cards cover {', '.join(titles[:-1])} and {titles[-1]}. "
