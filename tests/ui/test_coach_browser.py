@@ -57,8 +57,10 @@ def test_shorter_in_bullets_then_a_near_miss_is_refused(open_app, page) -> None:
     chat.get_by_text("Funnels, cohorts and retention").first.wait_for()
     ask(page, "shorter pls, 3 bullets")
     chat.get_by_text("in 3 points").wait_for()  # the same card, in three points
-    # A near miss: the cards talk about growth rates and dashboards, but none teaches DAX.
+    # A near miss: the cards talk about growth rates and dashboards, but none teaches DAX, and the coach
+    # writes no code: it says so, who can help, and which card came nearest.
     ask(page, "can you write me a DAX measure for year over year sales growth")
-    chat.get_by_text("has no card on that").wait_for()
+    chat.get_by_text("I don't write code").wait_for()
+    chat.get_by_text("The nearest card is").wait_for()
     shot(page, "coach-brief-and-near-miss")
     assert "Traceback" not in open_app.log.read_text(errors="replace")

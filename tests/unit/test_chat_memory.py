@@ -70,7 +70,7 @@ def test_refusal_names_domains_by_title() -> None:
 
 
 def test_a_near_miss_is_told_the_nearest_card_and_an_off_topic_question_is_not(retriever) -> None:
-    near = ask("can you write me a DAX measure for year over year sales growth", ChatContext(retriever))
+    near = ask("how do I make a DAX measure for year over year sales growth", ChatContext(retriever))
     assert not near.covered and not near.cards and not CITE.findall(near.text)
     assert "The nearest one, *" in near.text and "does not answer it" in near.text
     far = ask("a recipe for lasagne", ChatContext(retriever))
