@@ -94,8 +94,8 @@ REQUESTS: dict[str, Request] = {
     # "write me the DAX for year to date sales", "write a python script that ...".
     "code": Request(
         _any(r"\bwrite (?:me |us )?(?:the |a |an |some )?(?:python|sql|javascript|vba|macro|script|code|dax|regex)\b"),
-        "I don't write code: the cards explain what a tool can do and how to ask for it, not the code itself. "
-        "Your data or IT team can write and check it.",
+        "I don't write code, and no card does: the cards explain what a tool can do and how to ask for it. "
+        "Your data or IT team can write and check the code.",
     ),
     # "can you pull our actual conversion numbers for last week", "check what ours sell for right now".
     "live data": Request(
@@ -104,9 +104,8 @@ REQUESTS: dict[str, Request] = {
             r"\b(?:right now|today|this morning|last week|yesterday|live|actual|current)\b",
             r"\bcan (?:you|u) (?:access|log ?in(?:to)?|connect to|read|check|open)\b[^.?!]{0,30}\b(?:our|my)\b",
         ),
-        "I can't see your organisation's live systems or data: I answer from the cards and the documents you "
-        "have added. "
-        "The system's owner or your analytics team can pull the figures.",
+        "I can't see your organisation's live systems or data, and no card holds your figures: I answer from "
+        "the cards and the documents you have added. The system's owner or your analytics team can pull them.",
     ),
 }
 
