@@ -127,7 +127,11 @@ def classify(question: str, has_plan: bool = False) -> Intent:
         minutes = round(float(h.group(1)) * 60)
     elif m := _MINUTES.search(q):
         minutes = int(m.group(1)) if m.group(1) else 30 if m.group(2).startswith("half") else 60
-    if (m := _LESSON.search(q)) and (minutes or _names_a_topic(m.group(1))):
+    if (
+        (m := _LESSON.search(q))
+        and (minutes or _names_a_topic(m.group(1)))
+        and not (minutes is None and _teach_a_person(m, q))
+    ):
         rest = _HOURS.sub(" ", _MINUTES.sub(" ", m.group(1))).strip()
         audience = None
         if a := _AUDIENCE.search(rest):
@@ -183,6 +187,20 @@ def _asks_what_it_is(q: str, asked: bool) -> str | None:
 _NO_TOPIC = frozenset({"first", "next", "then", "now", "today", "later", "him", "her", "them", "it", "this", "that"})
 
 
+#: "teach someone 30 years older than me", "teach my boss to ...": about teaching a person, not a lesson.
+_PERSON = re.compile(
+    r"(?:someone|somebody|people|him|her|them|(?:a|an|my|our|the|this|that|older|senior)\s+(?:\w+\s+)?"
+    r"(?:mentors?|mentees?|seniors?|boss|directors?|execs?|executives?|leaders?|managers?|ceo|cfo|coo|cto|"
+    r"colleagues?|person|people))\b"
+)
+
+
+def _teach_a_person(m: re.Match[str], q: str) -> bool:
+    """Whether the question asks how to teach a person ("how do i teach someone older"), not for a lesson."""
+    asks_how = re.search(r"\bhow\s+(?:do|can|should|would)\s+(?:i|we)\s+$", q[: m.start()])
+    return bool(asks_how) and m.group(0).startswith("teach ") and bool(_PERSON.match(m.group(1)))
+
+
 def _names_a_topic(text: str) -> bool:
     """Whether the words after "lesson on" or "teach" name a topic (not "first" or "them")."""
     from coach.grounding import content_words
@@ -191,5 +209,8 @@ def _names_a_topic(text: str) -> bool:
 
 
 def _strip_topic(text: str) -> str:
+    # "teach me how budgets get made", "teach us about phishing in": the topic, not who learns it.
+    text = re.sub(r"^(?:me|us)\s+(?:how\s+to\s+|how\s+|about\s+)?", "", text.strip())
+    text = re.sub(r"\s+(?:in|for|within)$", "", text)
     text = re.sub(r"^(?:a|an|the|on|about|how\s+to)\s+", "", text.strip())
     return text.strip(" .,?!\"'")

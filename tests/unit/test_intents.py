@@ -87,3 +87,26 @@ def test_how_do_i_is_a_how_to_but_how_do_i_explain_is_an_explanation() -> None:
     intent = classify("how do i explain hallucinations to a 60 year old CFO without sounding patronising")
     assert (intent.kind, intent.topic) == ("explain", "hallucinations")
     assert classify("how does a funnel chart work").kind == "explain"
+
+
+def test_how_do_i_teach_a_person_is_advice_but_teach_a_topic_is_a_lesson() -> None:
+    # Asking how to teach someone is about the teaching, not a lesson on "someone older than me".
+    assert classify("how do i teach someone 30 years older than me without sounding patronising").kind == "general"
+    assert classify("how can we teach our directors without boring them").kind == "general"
+    lesson = classify("teach my mentee about tiktok in 20 minutes")
+    assert (lesson.kind, lesson.minutes) == ("lesson", 20)
+    timed = classify("how do i teach my boss excel in 20 minutes")  # a stated length asks for a lesson
+    assert (timed.kind, timed.minutes) == ("lesson", 20)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("teach me how budgets get made here, 30 min", "budgets get made here"),
+        ("teach me prompting in 20 minutes", "prompting"),
+        ("teach us about phishing, 15 min", "phishing"),
+    ],
+)
+def test_a_lesson_topic_drops_who_learns_it(question: str, topic: str) -> None:
+    intent = classify(question)
+    assert (intent.kind, intent.topic) == ("lesson", topic)
