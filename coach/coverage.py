@@ -73,17 +73,17 @@ class CoverageRule:
 
 #: Used when evals/coverage.yaml is missing (an installed copy without the evals folder): the fitted rule, rounded.
 DEFAULT_RULE = CoverageRule(
-    bias=1.91,
+    bias=1.82,
     weights={
-        "similarity": -7.92,
-        "best_similarity": -6.73,
-        "unknown": -0.49,
-        "unasked": 2.48,
-        "overlap": -1.61,
-        "beyond": 6.69,
-        "out_of_scope": 4.0,
+        "similarity": -6.32,
+        "best_similarity": -9.38,
+        "unknown": -0.41,
+        "unasked": 2.09,
+        "overlap": -1.49,
+        "beyond": 7.84,
+        "out_of_scope": 4.00,
     },
-    threshold=0.56,
+    threshold=0.52,
 )
 
 
