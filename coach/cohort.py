@@ -112,6 +112,23 @@ def _plan_one(pair: Pair, retriever: Retriever, settings: Settings, provider: Pr
     return plan
 
 
+def plan_stored_pair(settings: Settings, ident: str) -> tuple[str, int, Plan]:
+    """Plan one stored pair as `coach cohort plan` would and store it as a new version.
+
+    Returns the pair id, the new version and the plan. Raises InputError for an unknown pair and
+    PlanInvalid when the plan fails its checks (nothing is stored then).
+    """
+    from coach.providers import open_provider
+    from coach.retrieval import get_retriever
+    from coach.store import open_store
+
+    store = open_store(settings)
+    info = store.get_pair(ident)
+    with open_provider(settings) as provider:
+        plan = _plan_one(info.pair, get_retriever(settings), settings, provider)
+    return info.id, store.save_plan(info.id, plan, "planned with coach pair plan"), plan
+
+
 def plan_cohort(
     settings: Settings,
     cohort: str | None = None,

@@ -87,6 +87,15 @@ def pair_add(file: str, cohort: str | None, fmt: str) -> None:
 
     data = load_pair(file)
     store = _store()
+    same = store.existing_names(cohort).get((data.mentor.name.lower(), data.mentee.name.lower()))
+    if same is not None:
+        where = f"cohort {cohort!r}" if cohort else "no cohort"
+        raise InputError(
+            str(file),
+            "mentee.name",
+            f"a new pair, but pair {same} ({where}) has the same mentor and mentee (coach pair show {same}); "
+            "file a new program for them under another --cohort",
+        )
     pid = store.add_pair(data, cohort=cohort, source=str(file))
     if fmt == "json":
         click.echo(json.dumps(store.get_pair(pid).list_row()))
@@ -159,7 +168,7 @@ def pair_show(pair_id: str, fmt: str) -> None:
             when = v.created_at.isoformat(timespec="seconds")
             click.echo(f"  v{v.version}  {when}  {v.engine}:{v.model}  {v.reason}")
     else:
-        click.echo("no plan yet (coach cohort plan, or coach plan --pair ID --replan)")
+        click.echo(f"no plan yet (coach pair plan {info.id}, or coach cohort plan for every pair without one)")
     if sessions:
         click.echo("sessions logged:")
         for s in sessions:
@@ -167,6 +176,17 @@ def pair_show(pair_id: str, fmt: str) -> None:
             extra = f"  [{rated}]" if rated else ""
             notes = f"  {s.notes}" if s.notes else ""
             click.echo(f"  #{s.number} {s.status:<9} {s.date.isoformat()}{extra}{notes}")
+
+
+@pair.command("plan")
+@click.argument("pair_id", metavar="ID")
+@click.option("--kb", "kb_dirs", multiple=True, metavar="DIR", help="Extra folder of your own cards (repeatable).")
+def pair_plan(pair_id: str, kb_dirs: tuple[str, ...]) -> None:
+    """Plan one stored pair and keep the plan as its newest version (COACH_MODEL writes it, as in plan)."""
+    from coach.cohort import plan_stored_pair
+
+    pid, version, plan = plan_stored_pair(_settings(kb_dirs), pair_id)
+    click.echo(f"stored plan v{version} of pair {pid}: {len(plan.sessions)} sessions (coach pair show {pid})")
 
 
 @pair.command("delete")

@@ -52,6 +52,14 @@ class SessionRepository(PairRepository):
                 raise InputError(f"--rating-{side}", f"rating_{side}", f"a rating from 1 to 5, got {rating}")
         if ratings and status != "held":
             raise InputError("--status", "status", f"held when ratings are given (a {status} session is not rated)")
+        # A held date still to come would count as held in every metric (days since, the monthly table).
+        if status == "held" and date > dt.date.today():
+            raise InputError(
+                "--date",
+                "date",
+                f"a date on or before today ({dt.date.today().isoformat()}) for a held session, got "
+                f"{date.isoformat()}; a session that will happen later is logged as moved",
+            )
 
         def run(s: DbSession) -> int:
             pid = self.resolve_pair_id(s, ident)

@@ -480,6 +480,30 @@ def test_cli_pair_lifecycle(store, tmp_path: Path) -> None:
     assert code == 2 and "the id of a stored pair" in err
 
 
+def test_cli_pair_add_refuses_the_same_pair_twice_but_not_in_another_cohort(store) -> None:
+    code, first, _ = run("pair", "add", str(EXAMPLE))
+    assert code == 0
+    code, _, err = run("pair", "add", str(EXAMPLE))
+    assert code == 2 and f"pair {first.strip()} (no cohort) has the same mentor and mentee" in err
+    assert run("pair", "add", str(EXAMPLE), "--cohort", "2027")[0] == 0  # a new program for them
+    assert len(json.loads(run("pair", "list", "--format", "json")[1])) == 2
+
+
+def test_cli_pair_plan_plans_one_stored_pair_and_show_says_how(writable_index_home) -> None:
+    from coach.store import close_stores, open_store
+
+    store = open_store(load_settings())
+    pid = run("pair", "add", str(EXAMPLE), "--cohort", "plan-one")[1].strip()
+    code, out, _ = run("pair", "show", pid)
+    assert f"no plan yet (coach pair plan {pid}" in out
+    code, out, err = run("pair", "plan", pid)
+    assert code == 0, err
+    assert f"stored plan v1 of pair {pid}: 6 sessions" in out
+    assert [v.reason for v in store.plan_versions(pid)] == ["planned with coach pair plan"]
+    assert run("pair", "plan", "nosuch")[0] == 2
+    close_stores()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -489,6 +513,8 @@ def test_cli_pair_lifecycle(store, tmp_path: Path) -> None:
         (["--status", "moved"], "the new date (YYYY-MM-DD) of a moved session"),
         (["--status", "held", "--date", "12/01/2026"], "a date as YYYY-MM-DD"),
         (["--status", "cancelled", "--rating-mentor", "3"], "held when ratings are given"),
+        # Held in the future would count in every metric ("days since -1125", a 2030 row in the report).
+        (["--status", "held", "--date", "2999-01-01"], "a date on or before today"),
     ],
 )
 def test_cli_session_log_bad_input_exits_2(store, args, message) -> None:
