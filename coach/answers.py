@@ -92,11 +92,13 @@ class _Filler:
         elif ctx.plan is not None:
             mentor, mentee = ctx.plan.mentor.name, ctx.plan.mentee.name
             mentor_role, mentee_role = ctx.plan.mentor.role, ctx.plan.mentee.role
+        from coach.knowledge import NEUTRAL_PLACEHOLDERS as neutral
+
         self.values = {
-            "{mentor}": mentor or "the mentor",
-            "{mentee}": mentee or (f"the {audience}" if audience else "the senior leader"),
-            "{mentor_role}": mentor_role or "junior colleague",
-            "{mentee_role}": audience or mentee_role or "senior leader",
+            "{mentor}": mentor or neutral["{mentor}"],
+            "{mentee}": mentee or (f"the {audience}" if audience else neutral["{mentee}"]),
+            "{mentor_role}": mentor_role or neutral["{mentor_role}"],
+            "{mentee_role}": audience or mentee_role or neutral["{mentee_role}"],
         }
 
     def __call__(self, text: str) -> str:

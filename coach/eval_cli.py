@@ -54,7 +54,13 @@ if TYPE_CHECKING:
 )
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 when the run regresses against --baseline.")
 @click.option("--list-runs", is_flag=True, help="List the stored runs (id, time, engine, commit) and exit.")
-@click.option("--plan", "plan_file", default=None, metavar="PLAN.json", help="Score this one plan (with --pair).")
+@click.option(
+    "--plan",
+    "plan_file",
+    default=None,
+    metavar="PLAN.json",
+    help="Score this one plan (with --pair); prints PASSED or FAILED, exit 0 either way.",
+)
 @click.option("--pair", "pair_file", default=None, metavar="PAIR.yaml", help="The pair the plan is for (with --plan).")
 def eval_cmd(
     kb_dirs: tuple[str, ...],
@@ -73,6 +79,8 @@ def eval_cmd(
     pair_file: str | None,
 ) -> None:
     """Score plans and answers against the eval cases; exit 1 when an evaluator is below its threshold.
+
+    With --plan, one plan is scored and the exit is 0 whatever its scores: read "passed" from the output.
 
     \b
     coach eval                                  # offline suite, table, stored under $COACH_HOME

@@ -130,7 +130,9 @@ def card_to_markdown(card: Card) -> str:
     if card.prerequisites:
         lines += ["", "Prerequisites: " + ", ".join(card.prerequisites)]
     lines += ["", f"Source: {card.source}", ""]
-    return "\n".join(lines)
+    from coach.knowledge import neutral
+
+    return neutral("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- calendar and Word (program store)

@@ -168,3 +168,19 @@ def stale_cards(cards: Sequence[Card], months: int = REVIEW_MONTHS, today: dt.da
         if age is None or age >= months:
             out.append(StaleCard(card, age))
     return sorted(out, key=lambda s: (s.months is not None, -(s.months or 0), s.card.id))
+
+
+#: What a card's placeholders read as when no pair is known (a card shown on its own).
+NEUTRAL_PLACEHOLDERS = {
+    "{mentor}": "the mentor",
+    "{mentee}": "the senior leader",
+    "{mentor_role}": "junior colleague",
+    "{mentee_role}": "senior leader",
+}
+
+
+def neutral(text: str) -> str:
+    """The text with a card's placeholders ({mentee_role}...) in neutral words, for a card shown on its own."""
+    for key, value in NEUTRAL_PLACEHOLDERS.items():
+        text = text.replace(key, value)
+    return text

@@ -160,4 +160,6 @@ def card_markdown(card: Card) -> str:
     if card.tags:
         out += ["", "Tags: " + ", ".join(escape(t) for t in card.tags)]
     out += ["", f"File: {escape(card.source.rsplit('/', 1)[-1])}"]
-    return "\n".join(out)
+    from coach.knowledge import neutral
+
+    return neutral("\n".join(out))

@@ -185,3 +185,18 @@ def test_digcomp_ids_checked_against_the_framework(tmp_path: Path) -> None:
     shipped = load_knowledge([DEFAULT_KB]).cards
     tagged = [c for c in shipped if c.digcomp]
     assert len(tagged) >= 60 and all(c.digcomp for c in shipped if c.domain == "cybersecurity-privacy")
+
+
+def test_a_card_shown_on_its_own_has_no_placeholders_left() -> None:
+    # "{mentee_role}" in `coach kb show` and in the app's card panel read as a template, not a sentence.
+    from coach.export import card_to_markdown
+    from ui.render import card_markdown
+
+    cards = load_knowledge([DEFAULT_KB]).cards
+    with_placeholders = [c for c in cards if "{mentee_role}" in c.model_dump_json()]
+    assert with_placeholders  # the shipped cards do use them
+    for card in cards:
+        for text in (card_to_markdown(card), card_markdown(card)):
+            assert not any(p in text for p in ("{mentor}", "{mentee}", "{mentor_role}", "{mentee_role}")), card.id
+    shown = CliRunner().invoke(cli, ["kb", "show", with_placeholders[0].id]).stdout
+    assert "{mentee_role}" not in shown and "senior leader" in shown
