@@ -246,7 +246,8 @@ def load_upload(path: str | None) -> tuple[Any, ...]:
     from coach.errors import InputError
     from coach.safe_yaml import load_file
 
-    keep = [gr.update() for _ in range(15 + len(MENTOR_DOMAINS))]
+    # One update per form field (14 besides the comfort sliders): Gradio warns when a handler returns more.
+    keep = [gr.update() for _ in range(14 + len(MENTOR_DOMAINS))]
     if not path:
         return ("", *keep)
     p = Path(path)

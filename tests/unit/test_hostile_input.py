@@ -232,6 +232,9 @@ def test_uploaded_alias_bomb_is_refused_in_the_form(tmp_path: Path) -> None:
     assert "aliases" in message and "not a readable YAML pair file" in message
     assert len(message) < 400
     assert all(f == {"__type__": "update"} for f in fields)  # the form is left as it was
+    # As many values as the form has fields, as when a good file is read (Gradio warned of one too many).
+    example = Path(__file__).resolve().parents[2] / "examples" / "pair.yaml"
+    assert len(fields) == len(load_upload(str(example))) - 1
 
 
 def test_uploads_and_downloads_are_swept_from_the_cache() -> None:
