@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from coach.models import Card, Pair, Plan, Session, SessionDocument
 
@@ -162,6 +163,7 @@ def to_ics(
     start_time: dt.time | None = None,
     timezone: str | None = None,
     emails: dict[str, str | None] | None = None,
+    record: dict[int, Any] | None = None,
 ) -> bytes:
     """The plan as an iCalendar file: one event per session with the agenda in the description.
 
@@ -171,6 +173,9 @@ def to_ics(
             on its date (the plan fixes the dates, not the hour).
         timezone: IANA zone of `start_time` (SPEC.md section 2); floating local time without it.
         emails: `{"mentor": ..., "mentee": ...}` addresses; each given one becomes an attendee.
+        record: The latest logged record per session number (anything with `.status` and `.date`,
+            `Store.session_status`): a moved or held session is on its logged date, a cancelled one
+            is a cancelled event (same UID, so a calendar that imported the plan cancels it).
     """
     import hashlib
 
@@ -186,13 +191,18 @@ def to_ics(
     pair_key = hashlib.sha1(f"{plan.mentor.name}|{plan.mentee.name}".encode()).hexdigest()[:12]
     total = len(plan.sessions)
     for s in plan.sessions:
+        rec = (record or {}).get(s.number)
+        cancelled = rec is not None and rec.status == "cancelled"
+        day = rec.date if rec is not None and rec.status in ("moved", "held") else s.date
         ev = Event()
         ev.add("uid", f"{pair_key}-session-{s.number}@mentor-coach")
         ev.add("dtstamp", stamp)
-        ev.add("summary", f"Reverse mentoring {s.number}/{total}: {s.title}")
+        ev.add("summary", f"{'Cancelled: ' if cancelled else ''}Reverse mentoring {s.number}/{total}: {s.title}")
+        if cancelled:
+            ev.add("status", "CANCELLED")
         if start_time is None:
-            ev.add("dtstart", s.date)
-            ev.add("dtend", s.date + dt.timedelta(days=1))
+            ev.add("dtstart", day)
+            ev.add("dtend", day + dt.timedelta(days=1))
             ev.add("transp", "TRANSPARENT")
         else:
             zone = None
@@ -200,7 +210,7 @@ def to_ics(
                 from zoneinfo import ZoneInfo
 
                 zone = ZoneInfo(timezone)
-            begin = dt.datetime.combine(s.date, start_time, tzinfo=zone)
+            begin = dt.datetime.combine(day, start_time, tzinfo=zone)
             ev.add("dtstart", begin)
             ev.add("dtend", begin + dt.timedelta(minutes=s.minutes))
         for side, person in (("mentor", plan.mentor), ("mentee", plan.mentee)):

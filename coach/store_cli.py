@@ -241,7 +241,8 @@ def pair_export(pair_id: str, fmt: str, version: int | None, start_time: str | N
                 when = dt.time.fromisoformat(start_time)
             except ValueError:
                 raise InputError("--time", "time", f"a time as HH:MM, got {start_time!r}") from None
-        data = export.to_ics(found.plan, when)
+        # The calendar as it stands: logged moves on their new dates, cancellations as cancelled events.
+        data = export.to_ics(found.plan, when, record=store.session_status(info.id))
         if out is None:
             click.echo(data.decode("utf-8"), nl=False)
         else:

@@ -205,3 +205,25 @@ def test_ics_timed_in_the_pairs_zone_with_attendees(tmp_path: Path, indexed_home
     assert result.exit_code == 0, result.output
     first = next(iter(Calendar.from_ical(out.read_bytes()).walk("VEVENT")))
     assert type(first.decoded("dtstart")) is dt.date
+
+
+def test_cli_calendar_of_a_stored_pair_follows_its_logged_sessions(stored: str) -> None:
+    from icalendar import Calendar
+
+    runner = CliRunner()
+    assert (
+        runner.invoke(cli, ["session", "log", stored, "1", "--status", "cancelled", "--date", "2026-01-10"]).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(cli, ["session", "log", stored, "2", "--status", "moved", "--date", "2026-02-02"]).exit_code == 0
+    )
+    res = runner.invoke(cli, ["pair", "export", stored, "--format", "ics"])
+    assert res.exit_code == 0, res.stderr
+    events = {
+        str(e["uid"]).split("-session-")[1].split("@")[0]: e for e in Calendar.from_ical(res.stdout).walk("VEVENT")
+    }
+    first, second = events["1"], events["2"]
+    # A cancelled session stays, cancelled (a calendar that imported it cancels its event); a moved one moves.
+    assert str(first["status"]) == "CANCELLED" and str(first["summary"]).startswith("Cancelled: ")
+    assert second["dtstart"].dt == dt.date(2026, 2, 2) and "status" not in second
