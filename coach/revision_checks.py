@@ -8,7 +8,7 @@ import re
 import statistics
 from typing import TYPE_CHECKING
 
-from coach.errors import CoachError
+from coach.errors import InputError
 from coach.models import Cadence, Mentee, Mentor, Pair, Plan, Program
 
 if TYPE_CHECKING:
@@ -17,15 +17,15 @@ if TYPE_CHECKING:
 MIN_MINUTES, MAX_MINUTES = 15, 180
 
 
-class RevisionRefused(CoachError):
-    """The edit would break the plan's rules; the plan is unchanged."""
+class RevisionRefused(InputError):
+    """The edit would break the plan's rules; the plan is unchanged (bad input: exit 2, SPEC section 8)."""
 
     def __init__(self, problems: list[str], detail: str = "") -> None:
         self.problems = problems
         head = "the edit was refused"
         if detail:
             head += f" ({detail})"
-        super().__init__(f"{head}: " + "; ".join(problems))
+        super().__init__("INSTRUCTION", "", f"{head}: " + "; ".join(problems))
 
 
 _RELAXED = re.compile(r"^session \d+: (?:minutes should be|date should be)")

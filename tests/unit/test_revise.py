@@ -343,8 +343,9 @@ def test_cli_refused_edit_writes_nothing(indexed_home: Path, tmp_path: Path, pla
     src.write_text(to_json(plan))
     out = tmp_path / "revised.json"
     result = CliRunner().invoke(cli, ["revise", "--plan", str(src), "drop session 1", "--out", str(out)])
-    assert result.exit_code == 1
-    assert result.output.startswith("error: the edit was refused") and "kick-off" in result.output
+    # The instruction is the bad input (SPEC section 8): exit 2, naming it, and nothing written.
+    assert result.exit_code == 2
+    assert result.output.startswith("error: INSTRUCTION: the edit was refused") and "kick-off" in result.output
     assert not out.exists()
 
 
