@@ -437,14 +437,15 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     if audience is None or audience.lower() in {"mentee", "my mentee", "senior", "learner", *mentee_names}:
         audience = (ctx.pair.mentee.role if ctx.pair else None) or "senior leader"
     fill = _Filler(ctx, audience)
-    blocks = [Block(f"Opening: why {card.title.lower()} matters to a {audience}", "mentor", 3, True)]
+    # The title is in the heading; repeating it here stacked colons ("why microsoft teams: chats ... matters").
+    blocks = [Block(f"Opening: why this topic matters to a {audience}, in their own work", "mentor", 3, True)]
     for j, act in enumerate(card.activities):
         label = f"{act.title} ({act.format}): {fill(act.description)}"
         blocks.append(Block(label, act.lead, float(act.minutes), j == 0, 1 + j))
     blocks.append(Block("Close: the learner names one thing to try this week", "both", 3, True))
     agenda = fit_minutes(blocks, minutes)
     out = [
-        f"**A {minutes}-minute lesson: {card.title}, for a {audience}** {_cite(card)}",
+        f"**A {minutes}-minute lesson on {card.title}, for a {audience}** {_cite(card)}",
         "",
         f"Goal: by the end, the {audience} can {card.objectives[0][0].lower() + card.objectives[0][1:]}.",
         "",
@@ -452,7 +453,8 @@ def _lesson(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     ]
     clock = 0
     for a in agenda:
-        out.append(f"- {clock:02d}-{clock + a.minutes:02d} ({a.minutes} min, {a.lead} leads) {a.activity}")
+        leads = "both lead" if a.lead == "both" else f"{a.lead} leads"
+        out.append(f"- {clock:02d}-{clock + a.minutes:02d} ({a.minutes} min, {leads}) {a.activity}")
         clock += a.minutes
     out += ["", "**Key terms to explain**"]
     out += [f"- **{k.term}**: {fill(k.meaning)}" for k in card.key_concepts[:5]]
