@@ -116,7 +116,7 @@ def plan_stored_pair(settings: Settings, ident: str) -> tuple[str, int, Plan]:
     """Plan one stored pair as `coach cohort plan` would and store it as a new version.
 
     Returns the pair id, the new version and the plan. Raises InputError for an unknown pair and
-    PlanInvalid when the plan fails its checks (nothing is stored then).
+    CoachError when the plan fails its checks (nothing is stored then).
     """
     from coach.providers import open_provider
     from coach.retrieval import get_retriever
