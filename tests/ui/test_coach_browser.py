@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_app_browser import browser, page, shot  # noqa: F401  (fixtures shared with the app's browser test)
 
 pytestmark = pytest.mark.integration
+#: The lesson answer's heading ("A 30-minute lesson on Prompting ..., for a senior leader"); the question
+#: "build me a 30-minute lesson on prompting" has no ", for a", so only the answer matches.
+HEADING_30 = re.compile(r"A 30-minute lesson on .+, for a ")
 
 
 def ask(page, question: str) -> None:  # noqa: F811
@@ -27,7 +32,7 @@ def test_the_empty_question_and_a_lesson(open_app, page) -> None:  # noqa: F811
     assert "Traceback" not in open_app.log.read_text(errors="replace")
 
     ask(page, "build me a 30-minute lesson on prompting for my mentee")
-    chat.get_by_text("A 30-minute lesson on").wait_for()  # the answer's heading, not the question
+    chat.get_by_text(HEADING_30).wait_for()  # the answer's heading, not the question
     assert "Traceback" not in open_app.log.read_text(errors="replace")
 
 
@@ -37,7 +42,7 @@ def test_a_follow_up_builds_on_the_previous_answer(open_app, page) -> None:  # n
     page.locator("#coach-role").get_by_text("Junior mentor").click()
     chat = page.locator("#coach-chat")
     ask(page, "build me a 30-minute lesson on prompting for my mentee")
-    chat.get_by_text("A 30-minute lesson on").wait_for()  # the answer's heading, not the question
+    chat.get_by_text(HEADING_30).wait_for()  # the answer's heading, not the question
     page.set_default_timeout(30_000)
     ask(page, "can you make that shorter? 15 min")
     chat.get_by_text("A 15-minute lesson").wait_for()
