@@ -179,8 +179,15 @@ def success_measures(
                 f"{mentee}'s self-rated comfort with {DOMAIN_NAMES[domain]} rises from {level} to at least {target} of 5"
             )
     held = max(1, math.ceil(0.8 * pair.program.sessions))
+    n = pair.program.sessions
+    # "At least 3 of the 3 sessions" reads as a template: a short program holds every session.
+    how_many = (
+        ("The session is" if n == 1 else f"All {n} sessions are")
+        if held >= n
+        else f"At least {held} of the {n} sessions are"
+    )
     program = [
-        f"At least {held} of the {pair.program.sessions} sessions are held, with both sides rating each one",
+        f"{how_many} held, with both sides rating each one",
         f"{mentor} can name one strategy, leadership or career insight gained from {mentee} per session",
     ]
     room = MAX_MEASURES - len(program)

@@ -241,7 +241,7 @@ def regenerate(variant: int | None, *form: Any) -> Iterator[tuple[Any, ...]]:
         yield (nxt, *outputs)
 
 
-def load_upload(path: str | None) -> tuple[Any, ...]:
+def load_upload(path: str | None, source: str = "the file") -> tuple[Any, ...]:
     """Read an uploaded pair file into the form (even when invalid, so it can be fixed there)."""
     from coach.errors import InputError
     from coach.safe_yaml import load_file
@@ -267,10 +267,10 @@ def load_upload(path: str | None) -> tuple[Any, ...]:
     values = pair_to_form(data)
     result = validate(data)
     if result.ok:
-        msg = "Form filled from the file. Check it and press **Generate plan**."
+        msg = f"Form filled from {source}. Check it and press **Generate plan**."
     else:
         n = len(result.errors) + len(result.other)
-        msg = f"Form filled from the file, but {n} thing{'s' if n != 1 else ''} need fixing: " + " ".join(
+        msg = f"Form filled from {source}, but {n} thing{'s' if n != 1 else ''} need fixing: " + " ".join(
             escape(t) for t in [*result.errors.values(), *result.other]
         )
     return (
@@ -313,7 +313,7 @@ def compose_instruction(which: str | None, change: str) -> str:
 
 def fill_example() -> tuple[Any, ...]:
     """The form filled from the shipped example pair (examples/pair.yaml), to try the app at once."""
-    return load_upload(str(PACKAGE_EXAMPLE))
+    return load_upload(str(PACKAGE_EXAMPLE), "the example pair")
 
 
 @heavy("The revision", seconds=120, process=True)

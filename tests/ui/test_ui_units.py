@@ -247,7 +247,7 @@ def test_example_pair_fills_every_form_field() -> None:
     from ui.plan_tab import fill_example
 
     msg, *values = fill_example()
-    assert "Form filled" in msg and "need fixing" not in msg
+    assert "Form filled from the example pair" in msg and "need fixing" not in msg
     assert values[:2] == ["Priya Shah", "Data Analyst"]
     assert values[5].splitlines()[0] == "use generative AI to draft board reports safely"
     # ... start, then the optional calendar details (time, time zone, both emails), empty in the example.

@@ -258,3 +258,20 @@ def test_regenerate_gives_a_different_valid_variant(retriever) -> None:
     assert check_plan(other, pair, retriever.kb) == []
     assert [s.agenda for s in other.sessions] != [s.agenda for s in standard.sessions]
     assert [t.id for s in other.sessions for t in s.topics] == [t.id for s in standard.sessions for t in s.topics]
+
+
+@pytest.mark.parametrize(
+    ("sessions", "measure"),
+    [
+        (1, "The session is held"),
+        (3, "All 3 sessions are held"),  # not "At least 3 of the 3 sessions"
+        (6, "At least 5 of the 6 sessions are held"),
+    ],
+)
+def test_the_attendance_measure_reads_as_written(sessions: int, measure: str) -> None:
+    from coach.pairs import load_pair
+    from coach.wording import success_measures
+
+    pair = load_pair(str(Path(__file__).resolve().parents[2] / "examples" / "pair.yaml"))
+    pair = pair.model_copy(update={"program": pair.program.model_copy(update={"sessions": sessions})})
+    assert any(m.startswith(measure + ", with both sides rating") for m in success_measures(pair, []))
