@@ -158,6 +158,22 @@ def _session_description(plan: Plan, s: Session) -> str:
     return "\n".join(lines)
 
 
+def session_dates(plan: Plan, record: dict[int, Any]) -> dict[int, tuple[dt.date, str]]:
+    """Each session's (date, status) as it stands; cancelled sessions are left out.
+
+    `record` maps a session number to its latest record (anything with `.status` and `.date`):
+    held and moved sessions take the record's date, the rest the plan's.
+    """
+    out: dict[int, tuple[dt.date, str]] = {}
+    for s in plan.sessions:
+        rec = record.get(s.number)
+        status = rec.status if rec is not None else "planned"
+        if status == "cancelled":
+            continue
+        out[s.number] = (rec.date if rec is not None and status in ("held", "moved") else s.date, status)
+    return out
+
+
 def to_ics(
     plan: Plan,
     start_time: dt.time | None = None,
@@ -190,10 +206,10 @@ def to_ics(
     # A stable UID per pair and session number: importing a revised plan updates the events.
     pair_key = hashlib.sha1(f"{plan.mentor.name}|{plan.mentee.name}".encode()).hexdigest()[:12]
     total = len(plan.sessions)
+    dates = session_dates(plan, record or {})
     for s in plan.sessions:
-        rec = (record or {}).get(s.number)
-        cancelled = rec is not None and rec.status == "cancelled"
-        day = rec.date if rec is not None and rec.status in ("moved", "held") else s.date
+        cancelled = s.number not in dates
+        day = dates[s.number][0] if not cancelled else s.date
         ev = Event()
         ev.add("uid", f"{pair_key}-session-{s.number}@mentor-coach")
         ev.add("dtstamp", stamp)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coach.export import _asks, _clock, _who
+from coach.export import _asks, _clock, _who, session_dates
 from coach.mail import Mail
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 #: A session's briefing goes out this many days ahead (or one day, when a run was missed).
 BRIEFING_DAYS = 2
-HELD, CANCELLED = "held", "cancelled"
+HELD = "held"
 SIDES = ("mentor", "mentee")
 
 
@@ -63,22 +63,6 @@ class DueItem:
         if self.kind == "briefing":
             return f"briefing:{pair_id}:{self.session}:{side}:{self.date.isoformat()}"
         return f"assessment:{pair_id}:{self.slot}:{side}"
-
-
-def session_dates(plan: Plan, record: dict[int, Any]) -> dict[int, tuple[dt.date, str]]:
-    """Each session's (date, status) as it stands; cancelled sessions are left out.
-
-    `record` maps a session number to its latest record (anything with `.status` and `.date`):
-    held and moved sessions take the record's date, the rest the plan's.
-    """
-    out: dict[int, tuple[dt.date, str]] = {}
-    for s in plan.sessions:
-        rec = record.get(s.number)
-        status = rec.status if rec is not None else "planned"
-        if status == CANCELLED:
-            continue
-        out[s.number] = (rec.date if rec is not None and status in (HELD, "moved") else s.date, status)
-    return out
 
 
 def briefings_due(plan: Plan, record: dict[int, Any], today: dt.date) -> list[DueItem]:
