@@ -27,14 +27,17 @@ BLIND_CHAT = REPO / "evals" / "blind" / "chat_blind.yaml"
 #: and beyond lists, before the coverage rule that reads `beyond` was fitted (evals/blind_v3/README.md).
 #: v4, written on 2026-12-03 by a fourth helper under v3's rules, after the price, code and live-data
 #: requests were made out of scope (coach.scope); its prompt named no kind of near miss (evals/blind_v4/README.md).
+#: v5, written on 2026-12-03 by a fifth helper under the same rules, after the rule was refitted on v1-v4's
+#: tune halves (evals/blind_v5/README.md).
 BLIND_SETS = {
     "v1": BLIND_CHAT,
     "v2": REPO / "evals" / "blind_v2" / "chat_blind.yaml",
     "v3": REPO / "evals" / "blind_v3" / "chat_blind.yaml",
     "v4": REPO / "evals" / "blind_v4" / "chat_blind.yaml",
+    "v5": REPO / "evals" / "blind_v5" / "chat_blind.yaml",
 }
-#: Case id prefixes: v3 and v4 reuse v1's question ids (q001, c01), so their cases are "blind-v3-q001".
-ID_PREFIX = {"v3": "blind-v3-", "v4": "blind-v4-"}
+#: Case id prefixes: v3, v4 and v5 reuse v1's question ids (q001, c01), so their cases are "blind-v3-q001".
+ID_PREFIX = {"v3": "blind-v3-", "v4": "blind-v4-", "v5": "blind-v5-"}
 SEED = 20261202
 HALVES = ("tune", "held-out")
 #: Who speaks in the set, as the chat's role.

@@ -1,6 +1,6 @@
 """The blind set's conversations, turn by turn, offline and with a model served over loopback (issue 11).
 
-Every turn of every conversation in the blind sets (evals/blind/, evals/blind_v2/, evals/blind_v3/, evals/blind_v4/,
+Every turn of every conversation in the blind sets (evals/blind/, evals/blind_v2/, evals/blind_v3/, evals/blind_v4/, evals/blind_v5/,
 both halves of each) is one case per engine:
 the conversation is replayed up to that turn and the turn passes when the coach says "not covered"
 exactly when the label does and, when covered, cites a card the label accepts.
@@ -13,7 +13,7 @@ whole (no fallback), and the citations that survive are of acceptable cards.
 
 Only the pass counts of the held-out half should be read (`--tb=no -q`); its individual cases are
 for reporting, not for tuning (see coach/evals/blind.py). A turn whose answer misses its label is
-reported as xfail while issue 11 is open: the later sets (v2, v3, v4) came after the chat was tuned on the
+reported as xfail while issue 11 is open: the later sets (v2 to v5) came after the chat was tuned on the
 first, and some of their tune turns miss too (benchmarks/chat_coverage.py lists them). The v1 tune turns
 the chat was tuned on still fail hard, as does any model-specific check on either half of either set.
 """
