@@ -53,6 +53,13 @@ _CANCEL = re.compile(
 )
 #: A cancellation question is about the pairing's own meetings ("customers cancelling subscriptions" is not).
 _PAIRING = re.compile(r"\b(?:sessions?|meetings?|mentor\w*|mentee|pairing|slots?|catch-?ups?|we|us|our|keeps?|again)\b")
+#: ...unless what is cancelled is the business's ("customers keep cancelling their subscriptions with us"):
+#: then only a word for the pairing's own meetings makes it about the pairing.
+_BUSINESS = re.compile(
+    r"\b(?:customers?|clients?|subscri\w*|orders?|contracts?|memberships?|bookings?|users?|shoppers?|buyers?|"
+    r"deals?|flights?|products?|accounts?|policies|suppliers?|vendors?|patients?|guests?)\b"
+)
+_OWN_MEETINGS = re.compile(r"\b(?:sessions?|meetings?|mentor\w*|mentee|pairing|slots?|catch-?ups?)\b")
 _EXPLAIN_TAIL = re.compile(
     r"\s+(?:simply|in\s+plain\s+(?:words|english|terms)|in\s+simple\s+terms|like\s+i'?m\s+\w+|to\s+me|mean|means)\b.*$"
 )
@@ -141,7 +148,7 @@ def classify(question: str, has_plan: bool = False) -> Intent:
             found = re.search(re.escape(audience), question, re.IGNORECASE)
             audience = found.group(0) if found else audience
         return Intent("lesson", minutes=minutes, topic=_strip_topic(rest), audience=audience)
-    if _CANCEL.search(q) and _PAIRING.search(q):
+    if _CANCEL.search(q) and _PAIRING.search(q) and (_OWN_MEETINGS.search(q) or not _BUSINESS.search(q)):
         return Intent("cancellations", topic=q)
     if m := _EXPLAIN.search(q):
         topic = _EXPLAIN_TAIL.sub("", m.group(1)).strip()
