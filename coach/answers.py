@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from coach.grounding import relevant
 from coach.intents import Intent, classify
 from coach.models import MENTOR_DOMAINS, PROGRAM_DOMAIN, SENIOR_DOMAINS, Card, Pair, Plan, Session
+from coach.wording import tasks_for
 
 if TYPE_CHECKING:
     from coach.providers import Provider
@@ -311,10 +312,11 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
             out.append(f"- **{k.term}**: {fill(k.meaning)} {_cite(c)}")
         used.append(c)
     out.append("")
+    pre_work = [fill(p) for p in s.pre_work or [p for c in teach for p in c.pre_work]]
     if me_senior:
         out.append("**What to try beforehand**")
-        pre = s.pre_work or [p for c in teach for p in c.pre_work]
-        out += [f"- {fill(p)}" for p in pre[:4]] or ["- Nothing required; bring one real task from your week."]
+        pre = tasks_for(pre_work, "mentee", mentor, mentee)
+        out += [f"- {p}" for p in pre[:4]] or ["- Nothing required; bring one real task from your week."]
         if teach:
             out[-1] += f" {_cite(teach[0])}"
         out.append("")
@@ -333,6 +335,9 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
             out += [f'- {mentor} may ask you: "{q}" {_cite(c)}' for q in asks]
             used.append(c)
     else:
+        pre = tasks_for(pre_work, "mentor", mentor, mentee)
+        if pre:
+            out += ["**What to prepare**", *[f"- {p}" for p in pre[:4]], ""]
         out.append("**Agenda**")
         clock = 0
         for a in s.agenda:

@@ -21,6 +21,7 @@ from coach.models import (
     Session,
 )
 from coach.revision_checks import MAX_MINUTES, MIN_MINUTES, RevisionRefused, infer_cadence, pair_from_plan
+from coach.wording import pre_work_line
 
 if TYPE_CHECKING:
     from coach.retrieval import Retriever
@@ -121,6 +122,10 @@ class Editor:
         from coach.planner import fill
 
         return fill(text, self.pair)
+
+    def pre_work(self, text: str) -> str:
+        """A card's pre-work line as the plan writes it ("Robert Klein: note ...")."""
+        return pre_work_line(self.fill(text), self.pair.mentor.name, self.pair.mentee.name)
 
     def cards_of(self, s: Session, domains: tuple[str, ...] | set[str]) -> list[Card]:
         return [c for t in s.topics if (c := self.kb.get(t.id)) is not None and c.domain in domains]
@@ -260,7 +265,10 @@ class Editor:
             at = max(at, min(2, len(keep_obj)))
         s.objectives = [*keep_obj[:at], *new_obj, *keep_obj[at:]]
         old_pre = from_old(s.pre_work, "pre_work")
-        s.pre_work = [p for p in s.pre_work if p not in old_pre] + [self.fill(p) for c in cards for p in c.pre_work[:2]]
+        old_pre |= {self.pre_work(v) for v in old_pre}
+        s.pre_work = [p for p in s.pre_work if p not in old_pre] + [
+            self.pre_work(p) for c in cards for p in c.pre_work[:2]
+        ]
 
         old_prompt_texts = {normalise(self.fill(p.text)) for c in old_cards for p in c.discussion_prompts}
         old_titles = [c.title.lower() for c in old_cards] + [main_idea(c).lower() for c in old_cards]

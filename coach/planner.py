@@ -337,6 +337,7 @@ def build_plan(pair: Pair, retriever: Retriever, variant: int = 0) -> Plan:
         goal_phrase,
         main_idea,
         mid_sentence,
+        pre_work_line,
         proper_words,
         quoted,
         session_title,
@@ -487,7 +488,7 @@ def build_plan(pair: Pair, retriever: Retriever, variant: int = 0) -> Plan:
                         "agree whether to reword it or find another source"
                     )
         for card in topics:
-            pre_work += [fill(p, pair) for p in card.pre_work[:2]]
+            pre_work += [pre_work_line(fill(p, pair), pair.mentor.name, pair.mentee.name) for p in card.pre_work[:2]]
         if last:
             pre_work.append(f"{mentee}: rate your comfort again, 1-5, in each area you set out to learn")
 

@@ -105,6 +105,12 @@ def revise_offline(plan: Plan, instruction: str, retriever: Retriever, pair: Pai
         editor.changes += [f"note: {editor.readable(p)}; swap back if that is too early" for p in early]
     if problems:
         raise RevisionRefused(problems)
+    from coach.wording import refresh_measures
+
+    # "worked on in session 2" must follow a topic moved away from session 2 (the probe found it stale).
+    editor.plan.success_measures = refresh_measures(
+        editor.plan.success_measures, editor.plan.goals or editor.pair.mentee.goals, editor.plan.sessions
+    )
     stamp = f"Revised offline: {instruction.strip()}"
     editor.plan.notes = [*editor.plan.notes, stamp]
     return Revision(editor.plan, editor.changes, "offline")

@@ -155,8 +155,6 @@ def success_measures(
 ) -> list[str]:
     """Measures agreed at the start and reviewed in the last session: only for goals the cards serve,
     and comfort only in the domains those goals touch (plain names, at most `MAX_MEASURES`)."""
-    import math
-
     from coach.checks import DOMAIN_NAMES
     from coach.models import MENTOR_DOMAINS
 
@@ -165,11 +163,10 @@ def success_measures(
     touched = touched if touched is not None else set(pair.mentee.comfort)
     goal_measures = []
     for gi, goal in enumerate(pair.mentee.goals):
-        where = [s.number for s in sessions if gi in s.goals]
+        where = _worked_on(gi, sessions)
         if not served[gi] or not where:
             continue
-        label = f"session {where[0]}" if len(where) == 1 else f"sessions {', '.join(map(str, where))}"
-        goal_measures.append(f"{mentee} can show a real example of progress on {quoted(goal)} (worked on in {label})")
+        goal_measures.append(f"{mentee} can show a real example of progress on {quoted(goal)} ({where})")
     comfort = []
     for domain in MENTOR_DOMAINS:
         level = pair.mentee.comfort.get(domain)  # type: ignore[call-overload]
@@ -178,18 +175,145 @@ def success_measures(
             comfort.append(
                 f"{mentee}'s self-rated comfort with {DOMAIN_NAMES[domain]} rises from {level} to at least {target} of 5"
             )
-    held = max(1, math.ceil(0.8 * pair.program.sessions))
-    n = pair.program.sessions
-    # "At least 3 of the 3 sessions" reads as a template: a short program holds every session.
-    how_many = (
-        ("The session is" if n == 1 else f"All {n} sessions are")
-        if held >= n
-        else f"At least {held} of the {n} sessions are"
-    )
     program = [
-        f"{how_many} held, with both sides rating each one",
+        f"{_how_many_held(pair.program.sessions)} held, with both sides rating each one",
         f"{mentor} can name one strategy, leadership or career insight gained from {mentee} per session",
     ]
     room = MAX_MEASURES - len(program)
     goal_measures = goal_measures[:room]
     return [*goal_measures, *comfort[: room - len(goal_measures)], *program]
+
+
+def _worked_on(goal: int, sessions: list[Session]) -> str:
+    """ "worked on in session 2" / "worked on in sessions 2, 4", or "" when no session serves the goal."""
+    where = [s.number for s in sessions if goal in s.goals]
+    if not where:
+        return ""
+    return (
+        f"worked on in session {where[0]}" if len(where) == 1 else f"worked on in sessions {', '.join(map(str, where))}"
+    )
+
+
+def _how_many_held(n: int) -> str:
+    """The sessions to hold: every one of a short program ("All 3 sessions are"), else 80 %."""
+    import math
+
+    held = max(1, math.ceil(0.8 * n))
+    # "At least 3 of the 3 sessions" reads as a template: a short program holds every session.
+    if held >= n:
+        return "The session is" if n == 1 else f"All {n} sessions are"
+    return f"At least {held} of the {n} sessions are"
+
+
+_GOAL_MEASURE = re.compile(
+    r"^(?P<head>.+ can show a real example of progress on “(?P<goal>[^”]*)”) \(worked on in [^)]*\)$"
+)
+_HELD_MEASURE = re.compile(r"^(?:The session is|All \d+ sessions are|At least \d+ of the \d+ sessions are) held\b")
+
+
+def refresh_measures(measures: list[str], goals: list[str], sessions: list[Session]) -> list[str]:
+    """Success measures after an edit: each goal's "worked on in session N" and the sessions to hold follow
+    the sessions as they now are; a goal no session works on any more loses its measure."""
+    wanted = [quoted(g)[1:-1] for g in goals]
+    out = []
+    for m in measures:
+        if (g := _GOAL_MEASURE.match(m)) and g["goal"] in wanted:
+            where = _worked_on(wanted.index(g["goal"]), sessions)
+            if where:
+                out.append(f"{g['head']} ({where})")
+        elif h := _HELD_MEASURE.match(m):
+            out.append(_how_many_held(len(sessions)) + " held" + m[h.end() :])
+        else:
+            out.append(m)
+    return out
+
+
+#: Who a card's pre-work line is for, by its subject ("Senior leader recalls ...", "Each side writes ...").
+_SUBJECTS = {
+    "mentee": "mentee",
+    "senior leader": "mentee",
+    "mentor": "mentor",
+    "junior mentor": "mentor",
+    "both": "both",
+    "each": "both",
+    "each side": "both",
+}
+_TASK = re.compile(
+    r"^(Mentee|Mentor|Both|Each side|Each|Junior mentor|Senior leader)\s+([a-z]+(?:-[a-z]+)?)\b\s*(.*)$", re.DOTALL
+)
+_NAMED_TASK = re.compile(r"^([A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3}):\s+(.+)$", re.DOTALL)
+#: In a card's pre-work "they", "their" and "them" are the person doing the task (knowledge_base/README.md),
+#: so the instruction says "you".
+_YOU = {"they": "you", "their": "your", "them": "you", "themselves": "yourself", "theirs": "yours"}
+_PRONOUN = re.compile(r"\b(they|their|them|themselves|theirs)\b(?:\s+(are|were)\b)?")
+
+
+#: Second verbs of a task ("... and prepares five questions"): the verbs cards use, not nouns ("and talks").
+_AND_VERB = re.compile(
+    r"\b(and|or|then)\s+(brings|checks|confirms|copies|describes|finds|gets|knows|marks|notes|opens|picks|"
+    r"prepares|reads|saves|screenshots|sends|shares|spends|writes|lists|asks|collects|makes)\b"
+)
+
+
+def _to_you(text: str, mentor: str, mentee: str) -> str:
+    text = _PRONOUN.sub(lambda m: _YOU[m.group(1)] + (f" {m.group(2)}" if m.group(2) else ""), text)
+    text = _AND_VERB.sub(lambda m: f"{m.group(1)} {_base_form(m.group(2))}", text)
+    if mentee:
+        text = re.sub(r"\bthe (?:mentee|senior leader)\b", mentee, text)
+    if mentor:
+        text = re.sub(r"\bthe (?:junior mentor|mentor)\b", mentor, text)
+    return text
+
+
+def _base_form(verb: str) -> str:
+    """ "notes" -> "note", "searches" -> "search", "tidies" -> "tidy"; a verb without -s as it is."""
+    if re.search(r"(?:ch|sh|ss|x|z)es$", verb):
+        return verb[:-2]
+    if verb.endswith("ies") and len(verb) > 4:
+        return verb[:-3] + "y"
+    if verb.endswith("s") and not verb.endswith("ss"):
+        return verb[:-1]
+    return verb
+
+
+def task(line: str, mentor: str = "", mentee: str = "") -> tuple[str | None, str]:
+    """Who a pre-work line is for ("mentor", "mentee", "both" or None) and the task as an instruction.
+
+    Cards write pre-work in the third person ("Mentee notes where their tasks live"); plans write it
+    with a name ("Robert Klein: note where your tasks live", "Both: note ..."). Either way the
+    instruction is "Note where your tasks live", so a briefing can speak to the person who does it.
+    """
+    line = line.strip()
+    if m := _TASK.match(line):
+        who, verb, rest = m.groups()
+        return _SUBJECTS[who.lower()], sentence_start(_to_you(f"{_base_form(verb)} {rest}".strip(), mentor, mentee))
+    if m := _NAMED_TASK.match(line):
+        who = m.group(1)
+        side = {"Both": "both", mentor: "mentor", mentee: "mentee"}.get(who)
+        if side is not None:
+            return side, sentence_start(m.group(2))
+    return None, line
+
+
+def pre_work_line(line: str, mentor: str, mentee: str) -> str:
+    """A card's pre-work line as a plan writes it: "Robert Klein: note three tasks ..." (was "Mentee notes ...")."""
+    side, what = task(line, mentor, mentee)
+    who = {"mentor": mentor, "mentee": mentee, "both": "Both"}.get(side or "")
+    return f"{who}: {mid_sentence(what, frozenset())}" if who else line
+
+
+def tasks_for(lines: list[str], side: str, mentor: str, mentee: str) -> list[str]:
+    """The pre-work lines for one side ("mentor" or "mentee"), as instructions to that person.
+
+    A line for the other side is left out; one for both says so ("Both of you: read ..."); one that
+    names nobody is kept as written.
+    """
+    names = frozenset(w.lower() for n in (mentor, mentee) for w in n.split())
+    out = []
+    for line in lines:
+        who, what = task(line, mentor, mentee)
+        if who == side or who is None:
+            out.append(what)
+        elif who == "both":
+            out.append(f"Both of you: {mid_sentence(what, names)}")
+    return list(dict.fromkeys(out))

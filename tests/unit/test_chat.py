@@ -82,7 +82,12 @@ def test_briefing_for_the_senior(retriever, pair: Pair, plan: Plan) -> None:
     teach = [retriever.kb.get(t.id) for t in s2.topics if t.domain in MENTOR_DOMAINS]
     senior = [retriever.kb.get(t.id) for t in s2.topics if t.domain in SENIOR_DOMAINS]
     assert teach[0].key_concepts[0].term in answer.text  # key terms come from the card
-    assert s2.pre_work[0] in answer.text  # what to try beforehand is the session's pre-work
+    # What to try beforehand is the session's pre-work for the senior, said to them ("Note ...", not "Mentee notes").
+    from coach.wording import tasks_for
+
+    mine = tasks_for(s2.pre_work, "mentee", plan.mentor.name, plan.mentee.name)
+    assert mine and f"- {mine[0]}" in answer.text
+    assert "Mentee notes" not in answer.text and "Mentor prepares" not in answer.text
     assert f"[{senior[0].id}]" in answer.text  # what to share back cites the senior card
     assert s2.title in answer.text
     assert_cited(answer, retriever)

@@ -39,6 +39,22 @@ def assert_valid(plan: Plan, retriever, pair: Pair) -> None:
     assert [s.number for s in plan.sessions] == list(range(1, len(plan.sessions) + 1))
     assert KICKOFF_CARD in {t.id for t in plan.sessions[0].topics}
     assert CLOSING_CARD in {t.id for t in plan.sessions[-1].topics}
+    assert_measures_follow_sessions(plan)
+
+
+def assert_measures_follow_sessions(plan: Plan) -> None:
+    """Every "worked on in session N" names the sessions that now serve that goal; the held count is the plan's."""
+    import re
+
+    goal_measures = 0
+    for m in plan.success_measures:
+        if found := re.search(r"progress on “(.*)” \(worked on in sessions? ([\d, ]+)\)$", m):
+            gi = [g.rstrip(".") for g in plan.goals].index(found.group(1))
+            assert [int(n) for n in found.group(2).split(", ")] == [s.number for s in plan.sessions if gi in s.goals], m
+            goal_measures += 1
+        if " held, " in m:
+            assert f"{len(plan.sessions)} sessions" in m or len(plan.sessions) == 1, m
+    assert goal_measures, plan.success_measures
 
 
 # --------------------------------------------------------------------------- reading the request
