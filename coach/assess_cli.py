@@ -41,17 +41,31 @@ def assess(file: str, dry_run: bool, fmt: str) -> None:
         return cache[ident]
 
     rows = parse_csv(file, goals_of, dt.date.today())
-    ids: list[int] = []
+    ids: list[int | None] = []
     if not dry_run:
         name = Path(file).name
-        ids = store.add_assessments([(pid, a) for _, pid, a in rows], f"csv:{name}"[:254])
-        store.audit("cli", "import", "assessments", f"{len(ids)} from {name}")
+        # A survey file imported twice (or a row repeated in it) is not stored twice.
+        ids = store.add_assessments([(pid, a) for _, pid, a in rows], f"csv:{name}"[:254], skip_stored=True)
+        store.audit("cli", "import", "assessments", f"{sum(i is not None for i in ids)} from {name}")
+    skipped = sum(i is None for i in ids)
     if fmt == "json":
         out = [
-            {"line": line, "pair": pid, "side": a.side, "slot": a.slot, "date": a.assessed_on.isoformat()}
-            for line, pid, a in rows
+            {
+                "line": line,
+                "pair": pid,
+                "side": a.side,
+                "slot": a.slot,
+                "date": a.assessed_on.isoformat(),
+                "already_stored": not dry_run and ids[i] is None,
+            }
+            for i, (line, pid, a) in enumerate(rows)
         ]
-        click.echo(json.dumps({"stored": len(ids), "dry_run": dry_run, "rows": out}, indent=2))
+        stored = len(ids) - skipped
+        click.echo(json.dumps({"stored": stored, "skipped": skipped, "dry_run": dry_run, "rows": out}, indent=2))
         return
+    n = len(rows) - skipped
     verb = "would store" if dry_run else "stored"
-    click.echo(f"{verb} {len(rows)} assessment{'s' if len(rows) != 1 else ''} from {file}")
+    click.echo(f"{verb} {n} assessment{'s' if n != 1 else ''} from {file}")
+    if skipped:
+        lines = ", ".join(str(line) for (line, _, _), i in zip(rows, ids, strict=True) if i is None)
+        click.echo(f"skipped {skipped} already stored with the same answers (line{'s' if skipped > 1 else ''} {lines})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -61,6 +62,40 @@ def test_imports_every_row(tmp_path: Path, pid: str) -> None:
         ("mentee", "closing", None),
         ("mentor", "followup", 3),
     ]
+
+
+def test_the_same_file_imported_twice_is_stored_once(tmp_path: Path, pid: str) -> None:
+    rows = (
+        f"{pid},mentee,baseline,,2026-01-05,generative-ai=1,1=-1,,,\n"
+        f"{pid},mentee,closing,,2026-03-02,generative-ai=4,1=2,,,9\n"
+    )
+    f = tmp_path / "survey.csv"
+    f.write_text(HEADER + rows)
+    code, out, err = invoke("assess", str(f))
+    assert code == 0, err
+    assert out.strip() == f"stored 2 assessments from {f}"
+    # The same answers again, plus one row repeated within the file and one new answer (a later closing).
+    f.write_text(HEADER + rows + f"{pid},mentee,closing,,2026-03-09,generative-ai=5,1=2,,,10\n" + rows.splitlines()[0])
+    code, out, err = invoke("assess", str(f), "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["stored"], data["skipped"]) == (1, 3)
+    assert [r["already_stored"] for r in data["rows"]] == [True, True, False, True]
+    assert [a.assessed_on.isoformat() for a in stored(pid)] == ["2026-01-05", "2026-03-02", "2026-03-09"]
+    code, out, _ = invoke("assess", str(f))
+    assert (
+        code == 0
+        and "stored 0 assessments" in out
+        and "skipped 4 already stored with the same answers (lines 2, 3, 4, 5)" in out
+    )
+    # The same answers typed in the app (another person, another time) are a new row: history is kept there.
+    from coach.assessments import AssessmentIn
+    from coach.config import load_settings
+    from coach.store import open_store
+
+    again = AssessmentIn("mentee", "baseline", None, dt.date(2026, 1, 5), {"generative-ai": 1}, {1: -1})
+    open_store(load_settings()).add_assessment(pid, again, "admin")
+    assert len(stored(pid)) == 4
 
 
 @pytest.mark.parametrize(
