@@ -156,7 +156,7 @@ def parse_assessment(
     comfort: dict[str, int] = {}
     for name, level in comfort_raw.items():
         if name not in known:
-            raise InputError(file, f"{prefix}comfort.{name}", f"a domain from SPEC.md section 1 ({', '.join(known)})")
+            raise InputError(file, f"{prefix}comfort.{name}", f"a domain: one of {', '.join(known)}")
         comfort[str(name)] = _int(level, 1, 5, file, f"{prefix}comfort.{name}", "a comfort level 1-5")
     goals_raw = body.get("goals") or {}
     if not isinstance(goals_raw, Mapping):

@@ -93,8 +93,8 @@ LAZY_HELP: dict[str, str] = {
     "revise": "Edit a plan in words; the result must pass the plan checks.",
     "eval": "Score plans and answers against the eval cases; gate on thresholds.",
     "ui": "Start the web app (Coach, Plan, Knowledge, Program, Evals).",
-    "match": "Propose the best pairs from a people file, with reasons (SPEC 9); --publish stores them.",
-    "user": "Accounts (SPEC 10): add, list, remove, API tokens, invitation and password-reset links.",
+    "match": "Propose the best pairs from a people file, with reasons; --publish stores them.",
+    "user": "Accounts: add, list, remove, API tokens, invitation and password-reset links.",
     "audit": "The audit log of admin reads, exports and deletions.",
     "assess": "Import baseline, closing and follow-up assessments from a CSV (all rows or none).",
     "remind": "E-mail session briefings two days ahead and due assessments ($COACH_SMTP_URL), each once.",
@@ -356,14 +356,14 @@ def search(
 
 @cli.command()
 @kb_option
-@click.option("--pair", "pair_file", required=True, help="The pair YAML file (SPEC.md section 2).")
+@click.option("--pair", "pair_file", required=True, help="The pair YAML file (examples/pair.yaml shows every key).")
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["md", "markdown", "json", "ics"]),
     default="md",
     show_default=True,
-    help="md (or markdown), json (SPEC.md section 3), or ics: a calendar, timed when the pair file gives time and timezone.",
+    help="md (or markdown), json, or ics: a calendar, timed when the pair file gives time and timezone.",
 )
 @click.option("--out", default=None, help="Write to this file instead of standard output.")
 @click.option("--model", default=None, metavar="ENGINE", help="offline | local | openai:MODEL (default: $COACH_MODEL).")

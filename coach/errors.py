@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -48,6 +48,31 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def _allowed_keys(title: str, loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model allows where an unknown key was found (empty when the model is not known here)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    import coach.models
+
+    def model_in(annotation: Any) -> type[BaseModel] | None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        for arg in typing.get_args(annotation):
+            if found := model_in(arg):
+                return found
+        return None
+
+    model = model_in(getattr(coach.models, title, None))
+    for part in loc[:-1]:
+        if model is None:
+            return []
+        if isinstance(part, str) and part in model.model_fields:
+            model = model_in(model.model_fields[part].annotation)
+    return sorted(model.model_fields) if model is not None else []
+
+
 def from_validation(file: str, exc: ValidationError) -> InputErrors:
     """One InputError per pydantic error, each naming the field and what was expected."""
     errors: list[InputError] = []
@@ -57,7 +82,8 @@ def from_validation(file: str, exc: ValidationError) -> InputErrors:
         field = field_path(tuple(err["loc"]))
         kind = err["type"]
         if kind == "extra_forbidden":
-            expected = "unknown key (check the spelling; allowed keys are listed in SPEC.md)"
+            keys = _allowed_keys(exc.title, tuple(err["loc"]))
+            expected = "unknown key (check the spelling" + (f"; allowed here: {', '.join(keys)})" if keys else ")")
         elif kind == "missing":
             expected = "required but missing"
         else:

@@ -361,8 +361,13 @@ def model_share(plan: Plan) -> str | None:
     )
 
 
-def plan_warnings(plan: Plan, pair: Pair, today: dt.date | None = None) -> list[str]:
-    """What the people should know before using the plan: goals no card serves, a start in the past."""
+def plan_warnings(
+    plan: Plan, pair: Pair, today: dt.date | None = None, start_field: str = "program.start in the pair file"
+) -> list[str]:
+    """What the people should know before using the plan: goals no card serves, a start in the past.
+
+    `start_field`: where the user sets the start date, in their words (the app names its form field).
+    """
     out = []
     if plan.uncovered_goals:
         goals = "; ".join(f"“{g}”" for g in plan.uncovered_goals)
@@ -376,7 +381,7 @@ def plan_warnings(plan: Plan, pair: Pair, today: dt.date | None = None) -> list[
     if pair.program.start < today:
         out.append(
             f"the program starts on {pair.program.start:%a %d %b %Y}, which is in the past; "
-            "set program.start to the date of the first session"
+            f"set {start_field} to the date of the first session"
         )
     return out
 

@@ -132,16 +132,23 @@ def chat(
     import sys
 
     stdin = sys.stdin  # CliRunner's input in tests
+    # Questions piped in (a file, a here-doc) are not echoed by a terminal: print each after its prompt,
+    # so the transcript reads "you> question" / "coach> answer" rather than prompts run together.
+    piped = not stdin.isatty()
     with open_provider(settings, model) as provider:
         conv = Conversation(ctx, provider)
         while True:
-            click.echo("you> ", nl=False)
+            if not piped:
+                click.echo("you> ", nl=False)
             line = stdin.readline()
-            if not line or line.strip().lower() in {"quit", "exit"}:
-                click.echo("")
-                return
-            if not line.strip():
+            if line and not line.strip():
                 continue
+            if piped and line:
+                click.echo(f"you> {line.strip()}")
+            if not line or line.strip().lower() in {"quit", "exit"}:
+                if not piped:
+                    click.echo("")
+                return
             try:
                 turn = conv.turn(line.strip())
             except InputError as exc:

@@ -127,7 +127,9 @@ def print_table(data: dict[str, Any]) -> None:
 
 @click.group(invoke_without_command=True)
 @click.option("--kb", "kb_dirs", multiple=True, metavar="DIR", help="Extra folder of your own cards (repeatable).")
-@click.option("--people", "people_file", default=None, metavar="FILE", help="The people file, YAML or CSV (SPEC 9).")
+@click.option(
+    "--people", "people_file", default=None, metavar="FILE", help="The people file, YAML or CSV (examples/people.yaml)."
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "table", "csv"]), default="table", show_default=True)
 @click.option("--lock", "locks", multiple=True, metavar="J=S", help="Fix a pair by hand, e.g. j1=s2 (repeatable).")
 @click.option("--weights", default=None, metavar="C=LEVEL,...", help="Criterion weights, e.g. teaches=must,learns=low.")
@@ -162,7 +164,7 @@ def match(
     from coach.people import load_history, load_people
 
     if people_file is None:
-        raise InputError("--people", "people", "a people file (YAML or CSV, SPEC.md section 9)")
+        raise InputError("--people", "people", "a people file (YAML or CSV, like examples/people.yaml)")
     people = load_people(people_file)
     history = load_history(history_file) if history_file else None
     space, result = run_match(people, kb_dirs, locks, weights, history)

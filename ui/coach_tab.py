@@ -21,6 +21,7 @@ NO_PAIR = "none"
 EXAMPLE_PAIR = "example"
 PLAN_TAB = "plan-tab"
 
+#: Example questions for the junior mentor (who teaches and meets the senior's cancellations).
 EXAMPLES: list[str] = [
     "Prepare me for session 2",
     "Give me a 30-minute lesson on prompt writing for a CFO",
@@ -28,6 +29,17 @@ EXAMPLES: list[str] = [
     "What should we do, my mentee keeps cancelling?",
     "How do Gen Z customers choose brands?",
 ]
+#: The same examples as the senior leader would ask them: the chips change with "Who is asking?".
+EXAMPLES_BY_ROLE: dict[str, list[str]] = {
+    "mentor": EXAMPLES,
+    "mentee": [
+        "Prepare me for session 2",
+        "What could I teach back in session 2?",
+        "Explain hallucinations simply",
+        "What should we do, my mentor keeps cancelling?",
+        "How do Gen Z customers choose brands?",
+    ],
+}
 
 #: The library speaks to command-line users; the app says the same things in its own terms.
 _APP_WORDS: list[tuple[str, str]] = [
@@ -259,7 +271,10 @@ def build(plan_state: gr.State, session: gr.State) -> dict[str, Any]:
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="coach-send")
             with gr.Row(elem_classes=["chips"]):
-                chips = [gr.Button(q, size="sm", variant="secondary", min_width=60) for q in EXAMPLES]
+                chips = [
+                    gr.Button(q, size="sm", variant="secondary", min_width=60, elem_classes=["coach-example"])
+                    for q in EXAMPLES_BY_ROLE["mentee"]
+                ]
             clear = gr.Button("Start a new conversation", size="sm", variant="secondary")
         with gr.Column(scale=2):
             sources = gr.Dropdown([], label="Cards cited in the last answer", elem_id="coach-sources")
@@ -268,10 +283,18 @@ def build(plan_state: gr.State, session: gr.State) -> dict[str, Any]:
     outputs = [chatbot, msg, sources]
     msg.submit(respond, inputs, outputs, api_name="chat")
     send.click(respond, inputs, outputs, api_visibility="private")
-    for chip, question in zip(chips, EXAMPLES, strict=True):
-        chip.click(lambda q=question: q, None, msg, api_visibility="private", queue=False).then(
+    for chip in chips:
+        # The chip's own label is the question (it changes with the role).
+        chip.click(lambda q: q, chip, msg, api_visibility="private", queue=False).then(
             respond, inputs, outputs, api_visibility="private"
         )
+    role.change(
+        lambda r: [gr.update(value=q) for q in EXAMPLES_BY_ROLE.get(r, EXAMPLES)],
+        role,
+        chips,
+        api_visibility="private",
+        queue=False,
+    )
     clear.click(
         lambda: ([], "", gr.update(choices=[], value=None)), None, outputs, api_visibility="private", queue=False
     )

@@ -139,6 +139,10 @@ def _name(people: PeopleFile, pid: str) -> str:
     return person.name if person else pid
 
 
+#: A pair that serves the senior leader less than this (of 100) is named in the headline.
+WEAK_FOR_MENTEE = 20
+
+
 def summary_md(state: MatchState, data: dict[str, Any]) -> str:
     """The match at a glance: how many seniors are matched, the total, who is left and who has room."""
     s = data["summary"]
@@ -154,7 +158,18 @@ def summary_md(state: MatchState, data: dict[str, Any]) -> str:
             f"**Not matched:** {names} (no free mentor may be paired with them; add mentors or raise a capacity)."
         )
     else:
-        lines.append("Every senior leader has a mentor.")
+        # A mentor who serves the senior nothing is not a match to celebrate: say so in the headline.
+        weak = [p for p in data["pairs"] if p["for_mentee"] < WEAK_FOR_MENTEE]
+        if weak:
+            names = ", ".join(f"{escape(p['mentee_name'])} ({p['for_mentee']:.0f} of 100)" for p in weak)
+            lines.append(
+                f"Every senior leader has a mentor, but **{len(weak)} of these pairs "
+                f"{'serves' if len(weak) == 1 else 'serve'} the senior leader little:** "
+                f"{names}. No free mentor's strengths meet their goals well; look at the reasons below, "
+                "lock a better pair or add mentors."
+            )
+        else:
+            lines.append("Every senior leader has a mentor.")
     if data["spare_capacity"]:
         room = ", ".join(f"{escape(_name(state.people, j))} ({n} more)" for j, n in data["spare_capacity"].items())
         lines.append(f"**Mentors with room for more:** {room}.")

@@ -159,7 +159,7 @@ def plan_outputs(plan: Plan, pair: Pair, variant: int = 0) -> tuple[Any, ...]:
     summary = f"Plan ready: {len(plan.sessions)} sessions. Open a session to read it; change it with the box beside it."
     if variant:
         summary = f"Variant {variant + 1}: the same topics with other activities and questions. " + summary
-    for warning in plan_warnings(plan, pair):
+    for warning in plan_warnings(plan, pair, start_field="“First session” above"):
         summary += f"\n\n⚠ {escape(warning[:1].upper() + warning[1:])}"
     return (
         summary,
@@ -480,7 +480,8 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
     with gr.Row():
         example_btn = gr.Button("Fill in the example pair", variant="secondary", scale=1, elem_id="fill-example")
         generate_btn = gr.Button("Generate plan", variant="primary", scale=2, elem_id="generate")
-        regenerate_btn = gr.Button("Regenerate", variant="secondary", scale=1)
+        # Another variant of a plan: nothing to vary until there is one.
+        regenerate_btn = gr.Button("Regenerate", variant="secondary", scale=1, interactive=False, elem_id="regenerate")
     summary = gr.Markdown("", elem_id="plan-summary")
     overview = gr.Markdown("", elem_id="plan-overview")
     with gr.Row():
@@ -535,6 +536,9 @@ def build(session: gr.State, plan_state: gr.State, pair_state: gr.State) -> Plan
     variant = gr.State(0)
     generate_btn.click(lambda: 0, None, variant, api_visibility="private")
     regenerate_btn.click(regenerate, [variant, *form], [variant, *outputs], api_visibility="private")
+    plan_state.change(
+        lambda plan: gr.update(interactive=bool(plan)), plan_state, regenerate_btn, api_visibility="private"
+    )
     upload.upload(load_upload, upload, [upload_msg, *form], api_name="load_pair_file")
     example_btn.click(fill_example, None, [upload_msg, *form], api_visibility="private")
     revise_btn.click(

@@ -22,7 +22,12 @@ def ask(page, question: str) -> None:  # noqa: F811
 def test_the_empty_question_and_a_lesson(open_app, page) -> None:  # noqa: F811
     page.goto(open_app.url)
     page.get_by_text("Mentor Coach").first.wait_for()
+    # The example questions speak as the person asking: the senior's mentor cancels, the junior's mentee.
+    chips = page.locator(".coach-example")
+    chips.get_by_text("my mentor keeps cancelling").wait_for()
     page.locator("#coach-role").get_by_text("Junior mentor").click()
+    chips.get_by_text("my mentee keeps cancelling").wait_for()
+    assert chips.get_by_text("my mentor keeps cancelling").count() == 0
 
     # The empty question: a gentle note in the chat, no red error badge, no traceback in the server log.
     page.locator("#coach-send").click()

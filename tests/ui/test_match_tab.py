@@ -84,6 +84,39 @@ def test_match_shows_pairs_reasons_and_unmatched_in_plain_words(matched: tuple) 
     assert matched[OUT["cohort"]] == "autumn"
 
 
+def test_the_headline_names_a_pair_that_serves_the_senior_little(indexed_home: Path, tmp_path: Path) -> None:
+    people = {
+        "cohort": "small",
+        "people": [
+            {
+                "id": "j1",
+                "name": "Ana Diaz",
+                "role": "Analyst",
+                "side": "junior",
+                "strengths": ["Excel formulas and pivot tables"],
+            },
+            {"id": "j2", "name": "Ben Ito", "role": "Coordinator", "side": "junior", "strengths": ["TikTok trends"]},
+            {
+                "id": "s1",
+                "name": "Cara Moss",
+                "role": "CFO",
+                "side": "senior",
+                "goals": ["learn Excel formulas and pivot tables"],
+            },
+            {"id": "s2", "name": "Dev Shah", "role": "CMO", "side": "senior", "goals": ["pass the bar exam"]},
+        ],
+    }
+    out = match_tab.match_file(ADMIN, write(tmp_path, people), "file", "file", "file")
+    summary = out[OUT["summary"]]
+    assert "2 of 2 senior leaders matched" in summary
+    # Nothing any mentor offers meets "pass the bar exam": every senior has a mentor, but not a useful one.
+    assert (
+        "Every senior leader has a mentor, but **1 of these pairs serves the senior leader little:** Dev Shah ("
+        in summary
+    )
+    assert "Cara Moss (" not in summary
+
+
 def test_a_bad_file_names_the_file_and_field_without_a_traceback(indexed_home: Path, tmp_path: Path) -> None:
     bad = {**PEOPLE, "people": [*PEOPLE["people"][:-1], {**PEOPLE["people"][-1], "capacity": 3, "side": "boss"}]}
     out = match_tab.match_file(ADMIN, write(tmp_path, bad, "spring people.yaml"), "file", "file", "file")

@@ -38,8 +38,11 @@ def test_plan_page_at_1280_has_the_revise_box_beside_the_plan(open_app, page) ->
     page.get_by_role("tab", name="Plan").click()
     page.locator("#fill-example").click()
     page.locator("#upload-msg").get_by_text("Form filled").wait_for()
+    # Nothing to regenerate before there is a plan; the button comes alive with the first one.
+    assert page.locator("#regenerate").is_disabled()
     page.locator("#generate").click()
     page.locator("#plan-sessions").get_by_text("Session 1:").first.wait_for()
+    page.wait_for_function("!document.querySelector('#regenerate').disabled")
 
     plan, revise = box(page, "#plan-sessions"), box(page, "#revise-box")
     # Beside, not below: the revise box starts right of the plan and level with its top.

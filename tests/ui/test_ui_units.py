@@ -113,6 +113,19 @@ def test_generate_with_time_and_zone_offers_a_timed_calendar_with_both_invited(t
     assert attendees == {"mailto:priya@example.com", "mailto:rob@example.com"}
 
 
+def test_a_past_start_is_explained_with_the_form_field_not_a_yaml_key() -> None:
+    from ui.plan_tab import generate
+
+    form = [
+        *["Priya", "Analyst", "prompting", "Rob", "CFO", "use AI safely"],
+        *[3] * 7,
+        *[2, 45, "weekly", "2025-01-13", "", "", "", ""],
+    ]
+    summary = list(generate(*form))[-1][0]
+    assert "Mon 13 Jan 2025, which is in the past; set “First session” above to the date" in summary
+    assert "program.start" not in summary
+
+
 @pytest.mark.parametrize(
     ("over", "slot"),
     [

@@ -333,6 +333,11 @@ def test_cli_chat_is_multi_turn(indexed_home: Path) -> None:
     result = CliRunner().invoke(cli, ["chat", "--role", "mentor"], input=lines)
     assert result.exit_code == 0, result.output
     assert "A 30-minute lesson" in result.output and "A 15-minute lesson" in result.output
+    # Piped questions are printed after their prompt, one exchange after another (the empty line is skipped).
+    said = [line for line in result.output.splitlines() if line.startswith(("you> ", "coach> "))]
+    assert said[0] == "you> build me a 30-minute lesson on prompting"
+    assert said[1].startswith("coach> ") and said[2] == "you> can you make that shorter? 15 min"
+    assert said[-1] == "you> quit" and "you> you>" not in result.output
 
 
 def test_cli_ask_today_and_bad_today(indexed_home: Path) -> None:
