@@ -38,7 +38,9 @@ def test_good_pair_loads(tmp_path: Path) -> None:
 
 
 CASES = [
-    ("unknown key", with_change("mentee", "goalz", ["x"]), "mentee.goalz", "unknown key"),
+    # The keys allowed where the typo is, in place of a pointer to a document users do not have.
+    ("unknown key", with_change("mentee", "goalz", ["x"]), "mentee.goalz", "allowed here: comfort, email, goals, name"),
+    ("unknown top key", {**GOOD, "programme": {}}, "programme", "allowed here: mentee, mentor, program"),
     ("sessions 0", with_change("program", "sessions", 0), "program.sessions", "greater than or equal to 1"),
     ("sessions 25", with_change("program", "sessions", 25), "program.sessions", "less than or equal to 24"),
     ("minutes 14", with_change("program", "minutes", 14), "program.minutes", "greater than or equal to 15"),
