@@ -47,6 +47,7 @@ CSS = """
 #access-banner { font-size: 0.9em; }
 footer { display: none !important; }
 #plan-sessions td:first-child, #plan-sessions th:first-child { white-space: nowrap; word-break: keep-all; overflow-wrap: normal; }
+#plan-sessions td:last-child, #plan-sessions th:last-child { word-break: normal; overflow-wrap: normal; hyphens: none; min-width: 7em; }
 #plan-sessions details.plan-session { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 4px 12px; margin: 6px 0; }
 #plan-sessions summary { cursor: pointer; }
 """

@@ -25,6 +25,15 @@ _TIME_CELL_LINES = """
     return [td.innerText, tops.size];
 })
 """
+#: For the "Who leads" cells and header: how many line boxes, and how many words (a name may wrap between words only).
+_LEAD_CELL_LINES = """
+() => Array.from(document.querySelectorAll('#plan-sessions details[open] table tr > :last-child')).map(td => {
+    const range = document.createRange();
+    range.selectNodeContents(td);
+    const tops = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+    return [td.innerText, tops.size, td.innerText.trim().split(/\\s+/).length];
+})
+"""
 
 
 def box(page, selector: str) -> dict[str, float]:  # noqa: F811
@@ -54,6 +63,11 @@ def test_plan_page_at_1280_has_the_revise_box_beside_the_plan(open_app, page) ->
     assert cells, "no agenda table is open"
     wrapped = [text for text, lines in cells if lines != 1]
     assert not wrapped, wrapped
+    # "Who leads" never breaks inside a word ("Priy/a Shah", "lead/s" were seen at 1280 px).
+    leads = page.evaluate(_LEAD_CELL_LINES)
+    assert leads, "no agenda table is open"
+    broken = [text for text, lines, words in leads if lines > words]
+    assert not broken, broken
     header = page.locator("#plan-sessions details[open] table thead th").first
     assert header.inner_text().strip() == "When"
 
