@@ -242,7 +242,7 @@ _TASK = re.compile(
     r"^(Mentee|Mentor|Both|Each side|Each|Junior mentor|Senior leader)\s+([a-z]+(?:-[a-z]+)?)\b\s*(.*)$", re.DOTALL
 )
 _NAMED_TASK = re.compile(r"^([A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3}):\s+(.+)$", re.DOTALL)
-#: In a card's pre-work "they", "their" and "them" are the person doing the task (knowledge_base/README.md),
+#: In a card's pre-work "they", "their" and "them" are the person doing the task (README.md, "Writing cards"),
 #: so the instruction says "you".
 _YOU = {"they": "you", "their": "your", "them": "you", "themselves": "yourself", "theirs": "yours"}
 _PRONOUN = re.compile(r"\b(they|their|them|themselves|theirs)\b(?:\s+(are|were)\b)?")
@@ -251,7 +251,7 @@ _PRONOUN = re.compile(r"\b(they|their|them|themselves|theirs)\b(?:\s+(are|were)\
 #: Second verbs of a task ("... and prepares five questions"): the verbs cards use, not nouns ("and talks").
 _AND_VERB = re.compile(
     r"\b(and|or|then)\s+(brings|checks|confirms|copies|describes|finds|gets|knows|marks|notes|opens|picks|"
-    r"prepares|reads|saves|screenshots|sends|shares|spends|writes|lists|asks|collects|makes)\b"
+    r"prepares|reads|saves|screenshots|sends|shares|spends|writes|lists|asks|collects|makes|does|goes|has)\b"
 )
 
 
@@ -267,6 +267,8 @@ def _to_you(text: str, mentor: str, mentee: str) -> str:
 
 def _base_form(verb: str) -> str:
     """ "notes" -> "note", "searches" -> "search", "tidies" -> "tidy"; a verb without -s as it is."""
+    if verb in {"goes", "does", "has"}:
+        return {"goes": "go", "does": "do", "has": "have"}[verb]
     if re.search(r"(?:ch|sh|ss|x|z)es$", verb):
         return verb[:-2]
     if verb.endswith("ies") and len(verb) > 4:

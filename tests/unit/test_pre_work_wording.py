@@ -24,6 +24,7 @@ from coach.wording import pre_work_line, task, tasks_for
         ("Junior mentor searches for their grade.", "mentor", "Search for your grade."),
         ("Each side writes down three things they hope to get.", "both", "Write down three things you hope to get."),
         ("Both re-read the goals.", "both", "Re-read the goals."),
+        ("Mentee goes through their inbox and does a count.", "mentee", "Go through your inbox and do a count."),
         ("Robert: rate your comfort again, 1-5", "mentee", "Rate your comfort again, 1-5"),
         ("Both: note what you hope to get out of the pairing", "both", "Note what you hope to get out of the pairing"),
         ("Bring a real board-report paragraph", None, "Bring a real board-report paragraph"),
