@@ -147,9 +147,16 @@ def run_heavy(
         raise Overloaded(
             f"{what} was not started: the coach is busy with other plans right now. Try again in a minute."
         )
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         if in_process is not None:
-            future = _process_executor().submit(_call_in_worker, *in_process, args, kwargs or {})
+            try:
+                future = _process_executor().submit(_call_in_worker, *in_process, args, kwargs or {})
+            except BrokenProcessPool:
+                # A worker died earlier (killed, out of memory): a new pool, or every later request fails too.
+                _drop_broken_processes()
+                future = _process_executor().submit(_call_in_worker, *in_process, args, kwargs or {})
         else:
             future = _executor().submit(functools.partial(fn, *args, **(kwargs or {})))
     except BaseException:
@@ -162,6 +169,24 @@ def run_heavy(
         raise Overloaded(
             f"{what} took longer than {seconds:.0f} seconds and was stopped. Try a smaller change."
         ) from None
+    except BrokenProcessPool:
+        # Not run again here: a request that kills its worker must not take down a second one.
+        _drop_broken_processes()
+        raise Overloaded(
+            f"{what} was interrupted: the worker running it stopped unexpectedly. Try again; "
+            "if it happens again, tell whoever runs the coach."
+        ) from None
+
+
+def _drop_broken_processes() -> None:
+    """Forget a process pool whose worker died, so the next request starts a fresh one."""
+    global _processes
+    with _lock:
+        pool = _processes
+        if pool is None or not getattr(pool, "_broken", False):
+            return
+        _processes = None
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def heavy(

@@ -89,3 +89,30 @@ def test_process_jobs_run_in_a_niced_worker_only_when_the_app_asks(monkeypatch: 
     assert where_am_i("x")[0] in {p.pid for p in heavy._process_executor()._processes.values()}
     heavy.shutdown_processes()
     assert heavy._processes is None
+
+
+@heavy.heavy("The plan", process=True)
+def die_if(kill: bool) -> str:
+    """Ends its worker abruptly when asked (as a kill or the out-of-memory killer would)."""
+    import os
+
+    if kill:
+        os._exit(9)
+    return "done"
+
+
+def test_a_dead_worker_is_a_clear_message_and_the_next_request_gets_a_new_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gradio as gr
+
+    monkeypatch.setattr(heavy, "_use_processes", True)
+    try:
+        assert die_if(False) == "done"
+        with pytest.raises(gr.Error, match="The plan was interrupted: the worker running it stopped unexpectedly"):
+            die_if(True)
+        # The probe saw every later plan fail with an empty red badge until the app was restarted.
+        assert die_if(False) == "done"
+        assert die_if(False) == "done"
+    finally:
+        heavy.shutdown_processes()
