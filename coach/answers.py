@@ -596,5 +596,5 @@ def _general(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     more = [c for c in cards[2:3] if c not in used]
     if more:
         out += [f"See also *{more[0].title}* {_cite(more[0])}.", ""]
-    out.append("Sources: " + " ".join(_cite(c) for c in used + more))
+    out.append("Sources: " + ", ".join(_cite(c) for c in used + more))
     return Answer("general", "\n".join(out).strip(), _ids(used + more))

@@ -223,7 +223,7 @@ class ChatTurn:
         cited_docs = {d for d in docs_allowed if f"[doc:{d}]" in text}
         if not [i for i in cited_ids(text) if i in allowed] and not cited_docs:
             sources = [f"[{i}]" for i in draft.cards] + [f"[doc:{d}]" for d in sorted(docs_allowed)]
-            extra += "\nSources: " + " ".join(sources) + "\n"
+            extra += "\nSources: " + ", ".join(sources) + "\n"
         elif docs_allowed - cited_docs:  # the organisation's own passages are always credited
             extra += (
                 "\nFrom your organisation's documents: "

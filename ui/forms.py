@@ -126,7 +126,9 @@ def form_data(
         errors["start"] = HINTS["start"]
     rated = {}
     for domain, level in zip(MENTOR_DOMAINS, comfort, strict=False):
-        if level is not None:
+        # The form says "leave 3 if you are not sure": 3 is no rating (as a pair file that leaves the domain
+        # out), so the plan sets no "comfort rises from 3" measure the senior never gave.
+        if level is not None and int(level) != 3:
             rated[domain] = int(level)
 
     def whole(value: float | int | None, slot: str) -> Any:

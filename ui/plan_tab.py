@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Iterator
@@ -312,8 +313,16 @@ def compose_instruction(which: str | None, change: str) -> str:
 
 
 def fill_example() -> tuple[Any, ...]:
-    """The form filled from the shipped example pair (examples/pair.yaml), to try the app at once."""
-    return load_upload(str(PACKAGE_EXAMPLE), "the example pair")
+    """The form filled from the shipped example pair (examples/pair.yaml), to try the app at once.
+
+    The example's own start date is long past, so the first session is set to next Monday: a demo
+    plan should not open with a warning about the date.
+    """
+    out = list(load_upload(str(PACKAGE_EXAMPLE), "the example pair"))
+    start = 1 + 6 + len(MENTOR_DOMAINS) + 3  # message, six text fields, the sliders, sessions, minutes, cadence
+    if str(out[start]) < dt.date.today().isoformat():
+        out[start] = next_monday().isoformat()
+    return tuple(out)
 
 
 @heavy("The revision", seconds=120, process=True)
