@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from coach.grounding import relevant
 from coach.intents import Intent, classify
 from coach.models import MENTOR_DOMAINS, PROGRAM_DOMAIN, SENIOR_DOMAINS, Card, Pair, Plan, Session
-from coach.wording import tasks_for
+from coach.wording import learns, tasks_for
 
 if TYPE_CHECKING:
     from coach.providers import Provider
@@ -330,7 +330,7 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
             out.append(f"- You lead {minutes} minutes: {fill(what)}")
         for c in senior:
             for o in c.objectives[:2]:
-                out.append(f"- {fill(o)} {_cite(c)}")
+                out.append(f"- {learns(mentor, fill(o))} {_cite(c)}")
             asks = [fill(p.text) for p in c.discussion_prompts if p.asked_by == "mentor"][:2]
             out += [f'- {mentor} may ask you: "{q}" {_cite(c)}' for q in asks]
             used.append(c)
@@ -389,7 +389,7 @@ def _give_back(
     out.append(f"**What you could teach {mentor} back**")
     for c in cards[:2]:
         out.append(f"- *{c.title}*: {fill(_first_sentences(c.summary, 1))} {_cite(c)}")
-        out += [f"  - {fill(o)}" for o in c.objectives[:2]]
+        out += [f"  - {learns(mentor, fill(o))}" for o in c.objectives[:2]]
         act = next((a for a in c.activities if a.lead in {"mentee", "both"}), c.activities[0] if c.activities else None)
         if act is not None:
             out.append(f"  - An activity you could lead ({act.minutes} min): {act.title}. {fill(act.description)}")

@@ -21,7 +21,7 @@ from coach.models import (
     Session,
 )
 from coach.revision_checks import MAX_MINUTES, MIN_MINUTES, RevisionRefused, infer_cadence, pair_from_plan
-from coach.wording import pre_work_line
+from coach.wording import learns, pre_work_line
 
 if TYPE_CHECKING:
     from coach.retrieval import Retriever
@@ -491,7 +491,7 @@ class Editor:
                 for a in new.agenda
             ]
             new.objectives = [o for o in new.objectives if " learns from " not in o] + [
-                f"{self.plan.mentor.name} learns from {self.plan.mentee.name}: {self.fill(senior.objectives[0])}"
+                learns(self.plan.mentor.name, self.fill(senior.objectives[0]), self.plan.mentee.name)
             ]
             new.discussion_prompts = []
         else:

@@ -335,6 +335,7 @@ def build_plan(pair: Pair, retriever: Retriever, variant: int = 0) -> Plan:
     from coach.wording import (
         agenda_line,
         goal_phrase,
+        learns,
         main_idea,
         mid_sentence,
         pre_work_line,
@@ -473,7 +474,8 @@ def build_plan(pair: Pair, retriever: Retriever, variant: int = 0) -> Plan:
         for card in topics:
             objectives += [fill(o, pair) for o in card.objectives[:2]]
         lesson = fill(senior.objectives[occurrence % len(senior.objectives)], pair)
-        objectives.append(f"{mentor} learns from {mentee}'s experience as {pair.mentee.role}: {lesson}")
+        # "Priya Shah learns from Robert Klein (CFO) to map their network": "your network" read as his.
+        objectives.append(learns(mentor, lesson, f"{mentee} ({pair.mentee.role})"))
         if last:
             objectives.append("Review progress against the goals and agree next steps")
 

@@ -319,3 +319,23 @@ def tasks_for(lines: list[str], side: str, mentor: str, mentee: str) -> list[str
         elif who == "both":
             out.append(f"Both of you: {mid_sentence(what, names)}")
     return list(dict.fromkeys(out))
+
+
+_LEARNER_PRONOUN = re.compile(r"\b(?:(on|to|for|with|at|by|from|about) you|yourself|yours|your|you)\b", re.IGNORECASE)
+
+
+def learns(name: str, objective: str, source: str = "") -> str:
+    """A card objective written to its learner ("Map your current network"), as what `name` learns.
+
+    "Priya Shah learns to map their current network": in the senior leader's briefing "your" would
+    read as the senior's own network. `source` says from whom ("Robert Klein (CFO)").
+    """
+
+    def third(m: re.Match[str]) -> str:
+        word = m.group(0).lower()
+        if m.group(1):
+            return f"{m.group(1)} them"
+        return {"yourself": "themselves", "yours": "theirs", "your": "their", "you": "they"}[word]
+
+    text = _LEARNER_PRONOUN.sub(third, objective.strip().rstrip("."))
+    return f"{name} learns{f' from {source}' if source else ''} to {mid_sentence(text, frozenset())}"
