@@ -24,7 +24,7 @@ from coach.errors import InputError
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def assess(file: str, dry_run: bool, fmt: str) -> None:
     """Import assessments (baseline, closing, follow-ups) from a CSV; every row or none."""
-    from coach.assessments import parse_csv
+    from coach.assessments import answers_key, parse_csv
     from coach.cli import settings_with_kb
     from coach.store import open_store
 
@@ -41,13 +41,25 @@ def assess(file: str, dry_run: bool, fmt: str) -> None:
         return cache[ident]
 
     rows = parse_csv(file, goals_of, dt.date.today())
-    ids: list[int | None] = []
+    # A survey file imported twice (or a row repeated in it) is not stored twice; a dry run says the same.
+    stored = store.all_assessments({pid for _, pid, _ in rows}) if rows else {}
+    known = {(pid, answers_key(a)): "already stored" for pid, items in stored.items() for a in items}
+    slots = {(pid, a.slot) for pid, items in stored.items() for a in items}
+    todo, skipped, replaces = [], [], []
+    for line, pid, a in rows:
+        key = (pid, answers_key(a))
+        if key in known:
+            skipped.append((line, known[key]))
+            continue
+        known[key] = f"same as line {line}"
+        todo.append((line, pid, a))
+        if (pid, a.slot) in slots:
+            replaces.append(line)
     if not dry_run:
         name = Path(file).name
-        # A survey file imported twice (or a row repeated in it) is not stored twice.
-        ids = store.add_assessments([(pid, a) for _, pid, a in rows], f"csv:{name}"[:254], skip_stored=True)
-        store.audit("cli", "import", "assessments", f"{sum(i is not None for i in ids)} from {name}")
-    skipped = sum(i is None for i in ids)
+        store.add_assessments([(pid, a) for _, pid, a in todo], f"csv:{name}"[:254])
+        store.audit("cli", "import", "assessments", f"{len(todo)} from {name}")
+    why = dict(skipped)
     if fmt == "json":
         out = [
             {
@@ -56,16 +68,23 @@ def assess(file: str, dry_run: bool, fmt: str) -> None:
                 "side": a.side,
                 "slot": a.slot,
                 "date": a.assessed_on.isoformat(),
-                "already_stored": not dry_run and ids[i] is None,
+                "skipped": why.get(line),
+                "replaces_earlier": line in replaces,
             }
-            for i, (line, pid, a) in enumerate(rows)
+            for line, pid, a in rows
         ]
-        stored = len(ids) - skipped
-        click.echo(json.dumps({"stored": stored, "skipped": skipped, "dry_run": dry_run, "rows": out}, indent=2))
+        payload = {"stored": 0 if dry_run else len(todo), "skipped": len(skipped), "dry_run": dry_run, "rows": out}
+        click.echo(json.dumps(payload, indent=2))
         return
-    n = len(rows) - skipped
+    n = len(todo)
     verb = "would store" if dry_run else "stored"
     click.echo(f"{verb} {n} assessment{'s' if n != 1 else ''} from {file}")
     if skipped:
-        lines = ", ".join(str(line) for (line, _, _), i in zip(rows, ids, strict=True) if i is None)
-        click.echo(f"skipped {skipped} already stored with the same answers (line{'s' if skipped > 1 else ''} {lines})")
+        lines = ", ".join(f"line {line} ({reason})" for line, reason in skipped)
+        click.echo(f"{'would skip' if dry_run else 'skipped'} {len(skipped)} with the same answers: {lines}")
+    if replaces:
+        click.echo(
+            f"line{'s' if len(replaces) > 1 else ''} {', '.join(map(str, replaces))} "
+            f"{'would give' if dry_run else 'gave'} new answers for a slot already assessed: "
+            "the latest counts in reports, the earlier answers stay in the history"
+        )

@@ -72,6 +72,21 @@ class Assessment(AssessmentIn):
     created_at: dt.datetime = dt.datetime(1970, 1, 1)
 
 
+def answers_key(a: AssessmentIn) -> tuple[object, ...]:
+    """What makes two assessments the same answers (side, slot, date and every rating), not who typed them."""
+    return (
+        a.side,
+        a.kind,
+        a.followup_months,
+        a.assessed_on,
+        tuple(sorted(a.comfort.items())),
+        tuple(sorted(a.goals.items())),
+        a.used_at_work,
+        a.example,
+        a.recommend,
+    )
+
+
 def domains() -> tuple[str, ...]:
     """The SPEC.md section 1 domains."""
     from coach.models import DOMAINS

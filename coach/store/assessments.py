@@ -94,55 +94,21 @@ def _assessment(row: Any) -> Assessment:
     )
 
 
-def _same_answers(a: Assessment | AssessmentIn) -> tuple[Any, ...]:
-    """What makes two assessments the same answers (side, slot, date and every rating), not who typed them."""
-    return (
-        a.side,
-        a.kind,
-        a.followup_months,
-        a.assessed_on,
-        json.dumps(a.comfort, sort_keys=True),
-        json.dumps({str(k): v for k, v in sorted(a.goals.items())}),
-        a.used_at_work,
-        a.example,
-        a.recommend,
-    )
-
-
 class AssessmentRepository(ReportRepository):
     """Store and read assessments; a deleted or exported pair takes its assessments along."""
 
     def add_assessments(
-        self,
-        items: Iterable[tuple[str, AssessmentIn]],
-        entered_by: str,
-        now: dt.datetime | None = None,
-        skip_stored: bool = False,
-    ) -> list[int | None]:
-        """Store (pair id or prefix, assessment) items in one transaction (all or nothing); their row ids.
-
-        With `skip_stored`, an item whose answers equal a stored row of the same pair (or an earlier item)
-        is not stored again and its id is None: importing the same survey file twice adds nothing.
-        """
+        self, items: Iterable[tuple[str, AssessmentIn]], entered_by: str, now: dt.datetime | None = None
+    ) -> list[int]:
+        """Store (pair id or prefix, assessment) items in one transaction (all or nothing); their row ids."""
         todo = list(items)
         stamp = now or utcnow()
 
-        def run(s: DbSession) -> list[int | None]:
-            rows: list[AssessmentRow | None] = []
-            seen: dict[str, set[tuple[Any, ...]]] = {}
+        def run(s: DbSession) -> list[int]:
+            rows = []
             for ident, a in todo:
-                pid = self.resolve_pair_id(s, ident)
-                if skip_stored:
-                    if pid not in seen:
-                        found = s.execute(select(*_COLUMNS).where(AssessmentRow.pair_id == pid))
-                        seen[pid] = {_same_answers(_assessment(r)) for r in found}
-                    key = _same_answers(a)
-                    if key in seen[pid]:
-                        rows.append(None)
-                        continue
-                    seen[pid].add(key)
                 row = AssessmentRow(
-                    pair_id=pid,
+                    pair_id=self.resolve_pair_id(s, ident),
                     side=a.side,
                     kind=a.kind,
                     followup_months=a.followup_months,
@@ -158,15 +124,13 @@ class AssessmentRepository(ReportRepository):
                 s.add(row)
                 rows.append(row)
             s.flush()
-            return [r.id if r is not None else None for r in rows]
+            return [r.id for r in rows]
 
         return self.write(run)
 
     def add_assessment(self, ident: str, a: AssessmentIn, entered_by: str, now: dt.datetime | None = None) -> int:
         """Store one assessment of the pair; its row id."""
-        rid = self.add_assessments([(ident, a)], entered_by, now)[0]
-        assert rid is not None  # only skip_stored leaves an item out
-        return rid
+        return self.add_assessments([(ident, a)], entered_by, now)[0]
 
     def assessments(self, ident: str) -> list[Assessment]:
         """Every assessment of the pair, oldest first."""

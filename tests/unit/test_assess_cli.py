@@ -74,19 +74,31 @@ def test_the_same_file_imported_twice_is_stored_once(tmp_path: Path, pid: str) -
     code, out, err = invoke("assess", str(f))
     assert code == 0, err
     assert out.strip() == f"stored 2 assessments from {f}"
-    # The same answers again, plus one row repeated within the file and one new answer (a later closing).
+    # The same answers again, a new answer for the closing slot (line 4) and line 2 repeated (line 5).
     f.write_text(HEADER + rows + f"{pid},mentee,closing,,2026-03-09,generative-ai=5,1=2,,,10\n" + rows.splitlines()[0])
+    code, out, err = invoke("assess", str(f), "--dry-run")
+    assert code == 0, err
+    assert f"would store 1 assessment from {f}" in out
+    assert (
+        "would skip 3 with the same answers: line 2 (already stored), line 3 (already stored), line 5 (already stored)"
+        in out
+    )
+    assert "line 4 would give new answers for a slot already assessed: the latest counts" in out
+    assert len(stored(pid)) == 2  # a dry run stores nothing
     code, out, err = invoke("assess", str(f), "--format", "json")
     assert code == 0, err
     data = json.loads(out)
     assert (data["stored"], data["skipped"]) == (1, 3)
-    assert [r["already_stored"] for r in data["rows"]] == [True, True, False, True]
+    assert [r["skipped"] for r in data["rows"]] == ["already stored", "already stored", None, "already stored"]
+    assert [r["replaces_earlier"] for r in data["rows"]] == [False, False, True, False]
     assert [a.assessed_on.isoformat() for a in stored(pid)] == ["2026-01-05", "2026-03-02", "2026-03-09"]
-    code, out, _ = invoke("assess", str(f))
+    # A row repeated within a new file is named as such.
+    g = tmp_path / "followups.csv"
+    row = f"{pid},mentor,followup,3,2026-06-01,,,yes,weekly,\n"
+    g.write_text(HEADER + row + row)
+    code, out, _ = invoke("assess", str(g))
     assert (
-        code == 0
-        and "stored 0 assessments" in out
-        and "skipped 4 already stored with the same answers (lines 2, 3, 4, 5)" in out
+        code == 0 and "stored 1 assessment" in out and "skipped 1 with the same answers: line 3 (same as line 2)" in out
     )
     # The same answers typed in the app (another person, another time) are a new row: history is kept there.
     from coach.assessments import AssessmentIn
@@ -95,7 +107,7 @@ def test_the_same_file_imported_twice_is_stored_once(tmp_path: Path, pid: str) -
 
     again = AssessmentIn("mentee", "baseline", None, dt.date(2026, 1, 5), {"generative-ai": 1}, {1: -1})
     open_store(load_settings()).add_assessment(pid, again, "admin")
-    assert len(stored(pid)) == 4
+    assert len(stored(pid)) == 5
 
 
 @pytest.mark.parametrize(
