@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from coach.grounding import relevant
 from coach.intents import Intent, classify
 from coach.models import MENTOR_DOMAINS, PROGRAM_DOMAIN, SENIOR_DOMAINS, Card, Pair, Plan, Session
-from coach.wording import learns, tasks_for
+from coach.wording import learns, senior_segments, task, tasks_for
 
 if TYPE_CHECKING:
     from coach.providers import Provider
@@ -313,12 +313,16 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
         used.append(c)
     out.append("")
     pre_work = [fill(p) for p in s.pre_work or [p for c in teach for p in c.pre_work]]
+    # Each task cites the card it comes from (the plan's own tasks, such as rating comfort, cite none).
+    source = {task(fill(p), mentor, mentee)[1]: f" {_cite(c)}" for c in teach + program + senior for p in c.pre_work}
+
+    def task_line(p: str) -> str:
+        return f"- {p}{source.get(re.sub(r'^Both of you: (.)', lambda m: m[1].upper(), p), '')}"
+
     if me_senior:
         out.append("**What to try beforehand**")
         pre = tasks_for(pre_work, "mentee", mentor, mentee)
-        out += [f"- {p}" for p in pre[:4]] or ["- Nothing required; bring one real task from your week."]
-        if teach:
-            out[-1] += f" {_cite(teach[0])}"
+        out += [task_line(p) for p in pre[:4]] or ["- Nothing required; bring one real task from your week."]
         out.append("")
         out.append("**Questions worth asking**")
         mine = [p.text for p in s.discussion_prompts if p.asked_by in {"mentee", "both"}]
@@ -337,7 +341,7 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     else:
         pre = tasks_for(pre_work, "mentor", mentor, mentee)
         if pre:
-            out += ["**What to prepare**", *[f"- {p}" for p in pre[:4]], ""]
+            out += ["**What to prepare**", *[task_line(p) for p in pre[:4]], ""]
         out.append("**Agenda**")
         clock = 0
         for a in s.agenda:
@@ -354,24 +358,6 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
             out += [f"- {fill(o)} {_cite(c)}" for o in c.objectives[:2]]
             used.append(c)
     return Answer("briefing", "\n".join(out).strip(), _ids(used))
-
-
-def senior_segments(s: Session, teach: list[Card], mentee: str) -> list[tuple[int, str]]:
-    """(minutes, what) for the blocks the senior leader leads that are not part of the junior's lesson.
-
-    The activity is given as written, without any "NAME leads (TOPIC):" label in front of it.
-    """
-    own = {a.title.lower() for c in teach for a in c.activities} | {c.title.lower() for c in teach}
-    out = []
-    for a in s.agenda:
-        if a.lead != "mentee":
-            continue
-        what = re.sub(rf"^{re.escape(mentee)}\s+leads\b[^:]*:\s*", "", a.activity)
-        head = what.split(":", 1)[0].split(" - ", 1)[0].strip().lower()
-        if head in own:
-            continue
-        out.append((a.minutes, what))
-    return out
 
 
 def _give_back(

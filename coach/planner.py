@@ -480,7 +480,9 @@ def build_plan(pair: Pair, retriever: Retriever, variant: int = 0) -> Plan:
             objectives.append("Review progress against the goals and agree next steps")
 
         pre_work = (
-            [f"Both: note what you hope to get out of the pairing ({mentee}'s goals are listed above)"] if first else []
+            [f"Both: note what you hope to get out of the pairing, starting from {mentee}'s goals in this plan"]
+            if first
+            else []
         )
         if first:
             for gi, ok in enumerate(served):

@@ -311,9 +311,11 @@ def tasks_for(lines: list[str], side: str, mentor: str, mentee: str) -> list[str
     names nobody is kept as written.
     """
     names = frozenset(w.lower() for n in (mentor, mentee) for w in n.split())
+    me = mentor if side == "mentor" else mentee
     out = []
     for line in lines:
         who, what = task(line, mentor, mentee)
+        what = what.replace(f"{me}'s ", "your ") if me else what  # "starting from your goals", not your own name
         if who == side or who is None:
             out.append(what)
         elif who == "both":
@@ -339,3 +341,21 @@ def learns(name: str, objective: str, source: str = "") -> str:
 
     text = _LEARNER_PRONOUN.sub(third, objective.strip().rstrip("."))
     return f"{name} learns{f' from {source}' if source else ''} to {mid_sentence(text, frozenset())}"
+
+
+def senior_segments(s: Session, teach: list[Card], mentee: str) -> list[tuple[int, str]]:
+    """(minutes, what) for the blocks the senior leader leads that are not part of the junior's lesson.
+
+    The activity is given as written, without any "NAME leads (TOPIC):" label in front of it.
+    """
+    own = {a.title.lower() for c in teach for a in c.activities} | {c.title.lower() for c in teach}
+    out = []
+    for a in s.agenda:
+        if a.lead != "mentee":
+            continue
+        what = re.sub(rf"^{re.escape(mentee)}\s+leads\b[^:]*:\s*", "", a.activity)
+        head = what.split(":", 1)[0].split(" - ", 1)[0].strip().lower()
+        if head in own:
+            continue
+        out.append((a.minutes, what))
+    return out
