@@ -378,7 +378,8 @@ def _give_back(
         out += [f"  - {learns(mentor, fill(o))}" for o in c.objectives[:2]]
         act = next((a for a in c.activities if a.lead in {"mentee", "both"}), c.activities[0] if c.activities else None)
         if act is not None:
-            out.append(f"  - An activity you could lead ({act.minutes} min): {act.title}. {fill(act.description)}")
+            mins = next((a.minutes for a in s.agenda if act.title in a.activity), act.minutes)  # as the plan times it
+            out.append(f"  - An activity you could lead ({mins} min): {act.title}. {fill(act.description)}")
     if intent.topic and not any(c in senior for c in cards):
         out.append(
             f"\nSession {s.number} has no {intent.topic} segment in the plan; the card above is the one to bring "

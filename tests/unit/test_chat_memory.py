@@ -52,6 +52,22 @@ def test_teach_back_answers_the_senior_half_on_the_topic(retriever, pair: Pair) 
     assert answer.cards and all(retriever.kb.get(c).domain == "strategy-context" for c in answer.cards)
 
 
+def test_teach_back_times_the_activity_as_the_plan_does(retriever, pair: Pair) -> None:
+    import re
+
+    from coach.planner import build_plan
+
+    plan = build_plan(pair, retriever)
+    answer = ask("what could I teach back in session 2?", ChatContext(retriever, pair, plan))
+    found = re.search(r"An activity you could lead \((\d+) min\): ([^.]+)\.", answer.text)
+    assert found, answer.text
+    planned = [a.minutes for a in plan.sessions[1].agenda if found.group(2) in a.activity]
+    # The plan's minutes (the probe saw the card's 20 beside a plan of 14).
+    assert planned and int(found.group(1)) == planned[0]
+    # What the mentor learns is said as theirs, not the senior's ("their part of the organisation").
+    assert "learns to " in answer.text and " your part" not in answer.text
+
+
 def test_what_did_we_miss_recaps_without_editing(retriever, pair: Pair) -> None:
     answer = ask("Session 3 was cancelled last time. What did we miss?", ChatContext(retriever, pair))
     assert answer.plan is None and "Done." not in answer.text
