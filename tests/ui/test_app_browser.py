@@ -144,7 +144,8 @@ def test_plan_form_generates_session_one_and_every_tab_opens(open_app, page) -> 
 
     if suite_available():
         page.get_by_role("button", name="Run the offline suite").click()
-        page.locator("#evals-summary").get_by_text("Latest run").wait_for()
+        # The whole offline suite (1,522 cases with five blind sets) behind a progress bar: a bound, not a timing.
+        page.locator("#evals-summary").get_by_text("Latest run").wait_for(timeout=600_000)
         page.locator("#evals-panel .js-plotly-plot").first.wait_for()
         assert page.locator("#evals-panel .js-plotly-plot").count() == 2
         shot(page, "tab-evals")
