@@ -148,6 +148,14 @@ def write_output(text: str, out: str | None) -> None:
     click.echo(f"wrote {target}", err=True)
 
 
+def format_for(fmt: str | None, out: str | None, default: str, choices: tuple[str, ...]) -> str:
+    """The --format given, else the one --out's extension names (plan.json is JSON), else `default`."""
+    if fmt:
+        return fmt
+    suffix = Path(out).suffix.lower().lstrip(".") if out else ""
+    return suffix if suffix in choices else default
+
+
 kb_option = click.option(
     "--kb", "kb_dirs", multiple=True, metavar="DIR", help="Extra folder of your own cards (repeatable)."
 )
@@ -361,14 +369,15 @@ def search(
     "--format",
     "fmt",
     type=click.Choice(["md", "markdown", "json", "ics"]),
-    default="md",
-    show_default=True,
-    help="md (or markdown), json, or ics: a calendar, timed when the pair file gives time and timezone.",
+    default=None,
+    help="md (or markdown), json, or ics: a calendar, timed when the pair file gives time and timezone "
+    "(default: from --out's extension, else md).",
 )
 @click.option("--out", default=None, help="Write to this file instead of standard output.")
 @click.option("--model", default=None, metavar="ENGINE", help="offline | local | openai:MODEL (default: $COACH_MODEL).")
-def plan(kb_dirs: tuple[str, ...], pair_file: str, fmt: str, out: str | None, model: str | None) -> None:
+def plan(kb_dirs: tuple[str, ...], pair_file: str, fmt: str | None, out: str | None, model: str | None) -> None:
     """Build the curriculum for one pair."""
+    fmt = format_for(fmt, out, "md", ("md", "markdown", "json", "ics"))
     from coach.pairs import load_pair
     from coach.providers import parse_model
 

@@ -347,6 +347,12 @@ class Editor:
         before = "; ".join(c.title for c in self.cards_of(s, MENTOR_DOMAINS)) or "no teaching topic"
         self.recompose(s, [card])
         self.changes.append(f"session {s.number} is now about {card.title} (was: {before})")
+        if not s.goals and s.number != 1:
+            # Allowed (the pair chose it), but said: the plan's measures no longer tie this session to a goal.
+            self.changes.append(
+                f"session {s.number} now serves none of {self.plan.mentee.name}'s goals; "
+                "it no longer counts towards them in 'How we will know it worked'"
+            )
 
     def _length(self, e: Edit) -> None:
         s = self.session(e.session, "change")
@@ -368,15 +374,24 @@ class Editor:
 
     def _shift(self, e: Edit) -> None:
         first = self.session(e.session or 1, "move")
+        end = self.session(e.other, "move").number if e.other is not None else len(self.plan.sessions)
+        if end < first.number:
+            raise RevisionRefused([f"name the sessions to move in order, such as 'sessions {end}-{first.number}'"])
         days = e.days or 0
-        moved = [s for s in self.plan.sessions if s.number >= first.number]
+        moved = [s for s in self.plan.sessions if first.number <= s.number <= end]
         for s in moved:
             s.date = s.date + dt.timedelta(days=days)
         way = "later" if days > 0 else "earlier"
-        span = "every session" if first.number == 1 else f"sessions {first.number}-{len(self.plan.sessions)}"
+        amount = _amount(abs(days))
+        if len(moved) == len(self.plan.sessions):
+            span = "every session moves"
+        elif len(moved) == 1:
+            span = f"session {first.number} moves"
+        else:
+            span = f"sessions {first.number}-{end} move"
         self.changes.append(
-            f"{span} moves {abs(days)} days {way}: session {first.number} is now on {first.date:%a %d %b %Y}, "
-            f"the last on {moved[-1].date:%a %d %b %Y}"
+            f"{span} {amount} {way}: session {first.number} is now on {first.date:%a %d %b %Y}"
+            + (f", session {end} on {moved[-1].date:%a %d %b %Y}" if len(moved) > 1 else "")
         )
 
     def _swap(self, e: Edit) -> None:
@@ -413,9 +428,29 @@ class Editor:
         orphaned = set(s.goals) - {g for o in self.plan.sessions for g in o.goals}
         self.renumber()
         self.changes.append(f"dropped session {s.number} ({s.title}); later sessions move up one number")
+        self._say_gap(s.number)
         if orphaned:
             names = "; ".join(repr(self.pair.mentee.goals[g]) for g in sorted(orphaned))
             raise RevisionRefused([f"dropping session {s.number} leaves no session for goal {names}"])
+
+    def _say_gap(self, number: int) -> None:
+        """After a drop, later sessions keep their dates (invitations may be out): name the gap that leaves."""
+        from itertools import pairwise
+
+        if not 1 < number <= len(self.plan.sessions):
+            return
+        before, after = self.plan.sessions[number - 2], self.plan.sessions[number - 1]
+        gap = (after.date - before.date).days
+        usual = min(
+            ((b.date - a.date).days for a, b in pairwise(self.plan.sessions) if b.date > a.date),
+            default=gap,
+        )
+        if gap > usual:
+            self.changes.append(
+                f"later sessions keep their dates, so {_amount(gap)} pass between session {before.number} "
+                f"({before.date:%a %d %b}) and session {after.number} ({after.date:%a %d %b}); to close the gap, "
+                f"say 'move session {after.number} and the rest {_amount(gap - usual)} earlier'"
+            )
 
     def _make_closing(self, s: Session) -> None:
         from coach.checks import CLOSING_CARD
@@ -595,3 +630,10 @@ class Editor:
             f"session {s.number} ({s.date.isoformat()}) was cancelled; its topics moved into the {later} "
             f"session{'s' if later > 1 else ''} after it, now numbered {s.number}-{len(self.plan.sessions)}"
         )
+
+
+def _amount(days: int) -> str:
+    """Days as people say them: "2 weeks", "1 week", "10 days"."""
+    if days % 7:
+        return f"{days} day{'s' if days != 1 else ''}"
+    return f"{days // 7} week{'s' if days != 7 else ''}"

@@ -225,31 +225,13 @@ def _score_one(
     settings: Any, plan_path: Path, pair_path: Path, thresholds_path: Path, fmt: str, out: str | None
 ) -> None:
     """Score one plan (SPEC.md section 6); exit 0 whatever the scores."""
-    from pydantic import ValidationError
 
-    from coach.errors import from_validation
     from coach.evals.cases import load_thresholds
     from coach.evals.scoring import score_plan
-    from coach.models import Plan
     from coach.pairs import load_pair
+    from coach.revise import load_plan_file
 
-    shown = str(plan_path)
-    if not plan_path.is_file():
-        raise InputError(shown, "--plan", "expected a plan JSON file (coach plan --format json), but it does not exist")
-    try:
-        data = json.loads(plan_path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(shown, "", "expected a UTF-8 JSON file") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(shown, "", f"expected JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise InputError(
-            shown, "", "expected a JSON object with mentor, mentee, ground_rules, success_measures, sessions"
-        )
-    try:
-        plan = Plan.model_validate(data)
-    except ValidationError as exc:
-        raise from_validation(shown, exc) from None
+    plan = load_plan_file(str(plan_path))
     pair = load_pair(pair_path)
     thresholds = load_thresholds(thresholds_path)
     from coach.retrieval import get_retriever

@@ -46,6 +46,13 @@ _SWAP = re.compile(
 _ALL = re.compile(
     r"\b(?:everything|every\s+session|all(?:\s+(?:the|of\s+the))?\s+sessions|all\s+of\s+it|the\s+whole\s+(?:plan|programme|program|thing)|the\s+rest|all\s+dates)\b"
 )
+#: The sessions a shift starts from (and ends at): "sessions 3-5", "sessions 3 to 5", "from session 3 on",
+#: "session 3 onwards", "after session 2" (from 3).
+_RANGE = re.compile(r"\bsessions?\s*(\d+)\s*(?:-|–|to|through|thru|until)\s*(?:session\s*)?(\d+)\b")
+_FROM = re.compile(
+    r"\bfrom\s+session\s*(\d+)|\bsession\s*(\d+)\s+(?:on|onwards?|and\s+(?:the\s+rest|everything\s+after|later\s+ones))\b"
+    r"|\b(?:after|following)\s+session\s*(\d+)"
+)
 _MONTHS = {
     m: i + 1
     for i, names in enumerate(
@@ -148,6 +155,7 @@ def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
     text = _hours_to_minutes(" ".join(instruction.lower().split()))
     edits: list[Edit] = []
     current: int | None = None
+    pending_from: int | None = None  # "from session 4 on, push back two weeks"
     for clause in _clauses(text):
         if m := _SESSION.search(clause):
             current = int(m.group(1))
@@ -160,10 +168,20 @@ def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
             edits.append(Edit("swap", session=int(m.group(1)), other=int(m.group(2))))
             continue
         if shift := _shift_days(clause):
-            if _ALL.search(clause) or current is None:
-                edits.append(Edit("shift", session=current if _SESSION.search(clause) else 1, days=shift))
+            if m := _RANGE.search(clause):
+                edits.append(Edit("shift", session=int(m.group(1)), other=int(m.group(2)), days=shift))
+            elif start_from := _from_session(clause) or pending_from:
+                edits.append(Edit("shift", session=start_from, days=shift))
+            elif _ALL.search(clause) or current is None:
+                # "the rest" after "move session 3 and the rest ..." starts at the session named before it.
+                start = current if current is not None and re.search(r"\bthe\s+rest\b", clause) else None
+                edits.append(Edit("shift", session=current if _SESSION.search(clause) else start or 1, days=shift))
             else:
                 edits.append(Edit("date", session=current, days=shift))
+            pending_from = None
+            continue
+        if start := _from_session(clause):
+            pending_from = start
             continue
         if _ADD.search(clause):
             topic = _TOPIC.search(clause[_ADD.search(clause).end() :])  # type: ignore[union-attr]
@@ -193,6 +211,13 @@ def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
         if length is not None:
             edits.append(length)
     return edits
+
+
+def _from_session(clause: str) -> int | None:
+    """The first session of "from session 3 on", "session 3 onwards" or "after session 2" (3), else None."""
+    if m := _FROM.search(clause):
+        return int(m.group(1) or m.group(2) or m.group(3)) + (m.group(3) is not None)
+    return None
 
 
 def _shift_days(clause: str) -> int | None:

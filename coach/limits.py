@@ -22,6 +22,8 @@ CARD_FIELD_CHARS = 4_000
 CARD_LIST_MAX = 40
 #: A YAML file read from disk or uploaded (pair, people, card).
 YAML_FILE_BYTES = 256 * 1024
+#: A plan JSON file read from disk (`coach revise --plan`, `coach eval --plan`, `coach ask --plan`).
+PLAN_FILE_BYTES = 2 * 1024 * 1024
 #: Nesting of mappings and sequences in a YAML file.
 YAML_DEPTH = 12
 #: Nodes (scalars, mappings, sequences) in one YAML file.

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from coach.cli import kb_option, settings_with_kb, write_output
+from coach.cli import format_for, kb_option, settings_with_kb, write_output
 
 model_option = click.option(
     "--model",
@@ -166,7 +166,13 @@ def chat(
 @click.argument("instruction")
 @click.option("--pair", "pair_file", default=None, help="The pair YAML file (optional; the plan carries the goals).")
 @model_option
-@click.option("--format", "fmt", type=click.Choice(["json", "md"]), default="json", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "md"]),
+    default=None,
+    help="json or md (default: from --out's extension, else json).",
+)
 @click.option("--out", default=None, help="Write the revised plan to this file instead of standard output.")
 def revise(
     kb_dirs: tuple[str, ...],
@@ -174,7 +180,7 @@ def revise(
     instruction: str,
     pair_file: str | None,
     model: str | None,
-    fmt: str,
+    fmt: str | None,
     out: str | None,
 ) -> None:
     """Edit a plan ("make session 3 about Teams and 30 minutes shorter"); the result must pass the checks.
@@ -189,6 +195,8 @@ def revise(
     from coach.pairs import load_pair
     from coach.providers import open_provider, parse_model
     from coach.revise import check_instruction, load_plan_file
+
+    fmt = format_for(fmt, out, "json", ("json", "md"))
     from coach.revise import revise as revise_plan
 
     if instruction == "-":

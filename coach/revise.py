@@ -45,24 +45,41 @@ class Revision:
     engine: str = "offline"
 
 
-def load_plan_file(path: str) -> Plan:
-    """Read a plan JSON file written by `coach plan --format json`."""
+def load_plan_file(path: str, field: str = "--plan") -> Plan:
+    """Read a plan JSON file written by `coach plan --format json` (bounded in size and nesting)."""
     import json
     from pathlib import Path
 
     from pydantic import ValidationError
 
     from coach.errors import from_validation
+    from coach.limits import PLAN_FILE_BYTES
 
     p = Path(path)
     if not p.is_file():
-        raise InputError(path, "--plan", "a plan JSON file (from `coach plan --format json`), but it does not exist")
+        raise InputError(path, field, "a plan JSON file (from `coach plan --format json`), but it does not exist")
+    size = p.stat().st_size
+    if size > PLAN_FILE_BYTES:
+        raise InputError(
+            path, "", f"a plan JSON file of at most {PLAN_FILE_BYTES // (1024 * 1024)} MB (got {size:,} bytes)"
+        )
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(path, "", f"expected plan JSON ({str(exc).splitlines()[0]})") from None
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "", "a UTF-8 plan JSON file") from None
+    if text.lstrip().startswith("#"):
+        raise InputError(
+            path, "", "plan JSON, but this is a Markdown plan; write one with `coach plan --pair FILE --out plan.json`"
+        )
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, "", f"plan JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        # json is recursive: a file of nested brackets would otherwise end in a traceback.
+        raise InputError(path, "", "plan JSON, but it is nested too deeply to be a plan") from None
     if not isinstance(data, dict):
-        raise InputError(path, "", "expected a JSON object with mentor, mentee and sessions")
+        raise InputError(path, "", "a JSON object with mentor, mentee and sessions")
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:

@@ -71,11 +71,14 @@ def test_a_hand_edited_plan_that_fails_still_exits_0(plan_file: Path, env: Path)
     ("content", "field"),
     [
         (None, "--plan"),
-        ("{not json", "expected JSON"),
+        ("{not json", "plan JSON (Expecting property name"),
         (json.dumps({"mentor": {"name": "A", "role": "B"}}), "mentee"),
         (json.dumps([1, 2]), "JSON object"),
+        ("# Reverse-mentoring plan: A and B\n", "Markdown plan"),
+        ("[" * 200_000 + "]" * 200_000, "nested too deeply"),
+        ("{" + " " * (2 * 1024 * 1024) + "}", "at most 2 MB"),
     ],
-    ids=["missing", "not-json", "missing-field", "not-an-object"],
+    ids=["missing", "not-json", "missing-field", "not-an-object", "markdown", "deep", "too-big"],
 )
 def test_bad_plan_input_exits_2_naming_file_and_field(env: Path, content: str | None, field: str) -> None:
     path = env / "bad.json"
