@@ -399,6 +399,23 @@ def test_cli_revise_writes_a_checked_plan(indexed_home: Path, tmp_path: Path, pl
     assert "changed: session 3 now runs 15 minutes (was 45)" in result.output
 
 
+def test_cli_format_follows_the_out_extension(indexed_home: Path, tmp_path: Path, plan: Plan) -> None:
+    """`coach plan --out plan.json` writes JSON (it wrote Markdown, which `coach revise --plan` then refused)."""
+    made = tmp_path / "plan.json"
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(EXAMPLE), "--out", str(made)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(made.read_text())["sessions"]
+    md = tmp_path / "revised.md"
+    result = CliRunner().invoke(cli, ["revise", "--plan", str(made), "drop session 4", "--out", str(md)])
+    assert result.exit_code == 0, result.output
+    assert md.read_text().startswith("# Reverse-mentoring plan")
+    # An explicit --format wins over the extension; a Markdown plan given to --plan is named as such.
+    result = CliRunner().invoke(cli, ["plan", "--pair", str(EXAMPLE), "--format", "md", "--out", str(made)])
+    assert result.exit_code == 0 and made.read_text().startswith("# ")
+    result = CliRunner().invoke(cli, ["revise", "--plan", str(made), "drop session 4"])
+    assert result.exit_code == 2 and "this is a Markdown plan" in result.output
+
+
 def test_cli_refused_edit_writes_nothing(indexed_home: Path, tmp_path: Path, plan: Plan) -> None:
     from coach.export import to_json
 
