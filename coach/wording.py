@@ -354,8 +354,8 @@ def senior_segments(s: Session, teach: list[Card], mentee: str) -> list[tuple[in
         if a.lead != "mentee":
             continue
         what = re.sub(rf"^{re.escape(mentee)}\s+leads\b[^:]*:\s*", "", a.activity)
-        head = what.split(":", 1)[0].split(" - ", 1)[0].strip().lower()
-        if head in own:
+        # An agenda line starts with its activity's title, then ":", "." or nothing after a "?" (agenda_line).
+        if any(what.lower().startswith(title) for title in own):
             continue
         out.append((a.minutes, what))
     return out

@@ -63,3 +63,32 @@ def test_every_card_pre_work_line_names_its_doer(retriever) -> None:
         for line in card.pre_work:
             who, _ = task(line)
             assert who is not None or line.startswith("Program lead"), (card.id, line)
+
+
+def test_share_back_leaves_out_the_juniors_lesson_blocks_the_senior_leads(retriever) -> None:
+    """A block of the mentor's lesson the senior does ("Who can see this? The mentee opens ...") is not his to
+    share back, whatever separator follows its title (probe finding)."""
+    import datetime as dt
+
+    from coach.models import AgendaItem, PlanTopic, Session
+    from coach.wording import agenda_line, senior_segments
+
+    card = retriever.kb.get("workflow-cloud-files-sharing")
+    asked = next(a for a in card.activities if a.title.endswith("?"))
+    lesson = AgendaItem(minutes=8, activity=agenda_line(asked.title, asked.description), lead="mentee")
+    assert lesson.activity.startswith("Who can see this? ")
+    own = AgendaItem(minutes=10, activity="How the board reads a case: the senior walks through one", lead="mentee")
+    session = Session(
+        number=2,
+        date=dt.date(2026, 1, 26),
+        title="t",
+        minutes=18,
+        topics=[PlanTopic(id=card.id, title=card.title, domain=card.domain)],
+        objectives=[],
+        pre_work=[],
+        agenda=[lesson, own],
+        discussion_prompts=[],
+        reflection=[],
+        citations=[],
+    )
+    assert senior_segments(session, [card], "Robert Klein") == [(10, own.activity)]
