@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from coach.grounding import relevant
 from coach.intents import Intent, classify
 from coach.models import MENTOR_DOMAINS, PROGRAM_DOMAIN, SENIOR_DOMAINS, Card, Pair, Plan, Session
-from coach.wording import learns, senior_segments, task, tasks_for
+from coach.wording import learns, senior_segments, task, task_items
 
 if TYPE_CHECKING:
     from coach.providers import Provider
@@ -316,13 +316,15 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     # Each task cites the card it comes from (the plan's own tasks, such as rating comfort, cite none).
     source = {task(fill(p), mentor, mentee)[1]: f" {_cite(c)}" for c in teach + program + senior for p in c.pre_work}
 
-    def task_line(p: str) -> str:
-        return f"- {p}{source.get(re.sub(r'^Both of you: (.)', lambda m: m[1].upper(), p), '')}"
+    def task_lines(side: str) -> list[str]:
+        return [
+            f"- {shown}{source.get(instruction, '')}"
+            for instruction, shown in task_items(pre_work, side, mentor, mentee)
+        ]
 
     if me_senior:
         out.append("**What to try beforehand**")
-        pre = tasks_for(pre_work, "mentee", mentor, mentee)
-        out += [task_line(p) for p in pre[:4]] or ["- Nothing required; bring one real task from your week."]
+        out += task_lines("mentee")[:4] or ["- Nothing required; bring one real task from your week."]
         out.append("")
         out.append("**Questions worth asking**")
         mine = [p.text for p in s.discussion_prompts if p.asked_by in {"mentee", "both"}]
@@ -339,9 +341,8 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
             out += [f'- {mentor} may ask you: "{q}" {_cite(c)}' for q in asks]
             used.append(c)
     else:
-        pre = tasks_for(pre_work, "mentor", mentor, mentee)
-        if pre:
-            out += ["**What to prepare**", *[task_line(p) for p in pre[:4]], ""]
+        if pre := task_lines("mentor")[:4]:
+            out += ["**What to prepare**", *pre, ""]
         out.append("**Agenda**")
         clock = 0
         for a in s.agenda:

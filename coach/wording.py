@@ -310,17 +310,22 @@ def tasks_for(lines: list[str], side: str, mentor: str, mentee: str) -> list[str
     A line for the other side is left out; one for both says so ("Both of you: read ..."); one that
     names nobody is kept as written.
     """
+    return [shown for _, shown in task_items(lines, side, mentor, mentee)]
+
+
+def task_items(lines: list[str], side: str, mentor: str, mentee: str) -> list[tuple[str, str]]:
+    """(instruction, shown) per task of `tasks_for`: the instruction as `task` reads it, for finding its card."""
     names = frozenset(w.lower() for n in (mentor, mentee) for w in n.split())
     me = mentor if side == "mentor" else mentee
-    out = []
+    out: dict[str, str] = {}
     for line in lines:
-        who, what = task(line, mentor, mentee)
-        what = what.replace(f"{me}'s ", "your ") if me else what  # "starting from your goals", not your own name
+        who, instruction = task(line, mentor, mentee)
+        what = instruction.replace(f"{me}'s ", "your ") if me else instruction  # "your goals", not your own name
         if who == side or who is None:
-            out.append(what)
+            out.setdefault(what, instruction)
         elif who == "both":
-            out.append(f"Both of you: {mid_sentence(what, names)}")
-    return list(dict.fromkeys(out))
+            out.setdefault(f"Both of you: {mid_sentence(what, names)}", instruction)
+    return [(instruction, shown) for shown, instruction in out.items()]
 
 
 _LEARNER_PRONOUN = re.compile(r"\b(?:(on|to|for|with|at|by|from|about) you|yourself|yours|your|you)\b", re.IGNORECASE)
