@@ -573,6 +573,15 @@ def _general(question: str, ctx: ChatContext, intent: Intent) -> Answer:
     if domains:  # "what should I teach my mentor back about strategy": the senior's half only
         cards = [h.card for h in ctx.retriever.search(intent.topic or question, k=3, domains=domains)] or cards
     fill = _Filler(ctx)
+    from coach.avoid import asks_what_to_avoid, avoid_answer, topic_words
+
+    if asks_what_to_avoid(question) and not domains:
+        # Searched without "mistakes" or "avoid", which would pull in the card on career setbacks.
+        found = [h.card for h in _chat_search(ctx)(topic_words(question), k=3)]
+        ranked = {c.id: c for c in [*(c for c in found if c in cards), *found]}  # evidence's cards first
+        text, cited = avoid_answer(list(ranked.values()) or cards, fill, _cite)
+        if text:
+            return Answer("general", text, _ids(cited))
     used = cards[:2]
     out: list[str] = []
     for card in used:

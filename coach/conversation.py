@@ -151,6 +151,14 @@ class Conversation:
                     audience=mem.audience,
                     brief=_points(brief, 5, 8),
                 )
+        if mem.intent == "briefing" and mem.session and intent.kind in {"general", "explain"}:
+            from coach.avoid import asks_what_to_avoid, topic_words
+            from coach.chat_search import clean
+            from coach.grounding import content_words
+
+            # "ok and what should i avoid?" after a briefing: the pitfalls of that session's topics.
+            if asks_what_to_avoid(q) and not content_words(topic_words(clean(q))) and (titles := self._titles()):
+                return f"{titles}: what should I avoid?", Intent("general", topic=titles)
         if mem.intent == "briefing" and intent.kind != "lesson":
             number = session_number(q)
             side_m = _SIDE.search(q)
@@ -191,6 +199,14 @@ class Conversation:
             if short or refers or generic or (not alone.covered and alone.features["unknown"] == 0):
                 return f"{mem.query} {question}", Intent("general", topic=f"{mem.query} {q}")
         return question, intent
+
+    def _titles(self) -> str:
+        """The teaching topics of the session the last briefing was about, by title ("" when unknown)."""
+        from coach.answers import _session_for
+        from coach.models import MENTOR_DOMAINS
+
+        _, s, _ = _session_for(self.ctx, Intent("briefing", session=self.memory.session))
+        return "; ".join(t.title for t in s.topics if t.domain in MENTOR_DOMAINS) if s is not None else ""
 
     def _other_side(self, q: str) -> str | None:
         """The side a briefing follow-up names by a person: "and for tomás?" or "what should she prepare?"."""

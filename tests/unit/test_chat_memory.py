@@ -232,6 +232,46 @@ def test_shorter_lesson_follows_up(retriever, pair: Pair) -> None:
     assert "A 15-minute lesson" in second.text
 
 
+def test_what_to_avoid_follows_the_explanation_with_its_pitfalls(retriever, pair: Pair) -> None:
+    """ "and what should I avoid?" after an explanation: that card's pitfalls (it gave two cards' summaries,
+    one on designing a pilot programme, probe finding)."""
+    conv = Conversation(ChatContext(retriever, pair))
+    first = conv.ask("what is prompt engineering?")
+    card = retriever.kb.get(first.cards[0])
+    avoid = conv.ask("and what should I avoid?")
+    assert avoid.text.startswith(f"**What to avoid: {card.title}** [{card.id}]")
+    for pitfall in card.pitfalls:
+        assert f"- {pitfall}" in avoid.text
+    # A second card is cited only from the same domain.
+    assert all(retriever.kb.get(c).domain == card.domain for c in avoid.cards)
+
+
+def test_what_to_avoid_after_a_briefing_is_about_that_sessions_topics(retriever, pair: Pair) -> None:
+    conv = Conversation(ChatContext(retriever, pair, role="mentor"))
+    conv.ask("prepare me for session 3")
+    avoid = conv.ask("ok and what should i avoid?")
+    assert avoid.cards[0] == "genai-drafting-summarising", avoid.text
+    assert avoid.text.startswith("**What to avoid: Drafting and summarising documents with AI**")
+
+
+@pytest.mark.parametrize(
+    ("question", "card"),
+    [
+        ("what mistakes do people make with dashboards", "data-reading-dashboards"),
+        ("what should I avoid in my first session with my mentor?", "program-kickoff-ground-rules"),
+    ],
+)
+def test_a_question_about_mistakes_leads_with_them(retriever, question: str, card: str) -> None:
+    answer = Conversation(ChatContext(retriever)).ask(question)
+    assert answer.cards[0] == card and answer.text.startswith("**What to avoid: ")
+    assert retriever.kb.get(card).pitfalls[0] in answer.text
+
+
+def test_what_to_avoid_off_topic_is_still_refused(retriever) -> None:
+    answer = Conversation(ChatContext(retriever)).ask("what should i avoid when investing in crypto")
+    assert not answer.covered and "no card" in answer.text
+
+
 def test_a_bare_number_after_a_lesson_is_its_length(retriever) -> None:
     conv = Conversation(ChatContext(retriever))
     conv.ask("20 minute lesson on spotting phishing for my exec team")
