@@ -191,6 +191,8 @@ def _not_covered(question: str, ctx: ChatContext, intent: str, topic: str | None
     from coach.scope import request_kind
 
     near = nearest(ev) if ev is not None else None
+    if topic and (asked := re.search(re.escape(topic), question, re.IGNORECASE)):
+        topic = asked.group(0)  # as the asker wrote it: "no card on BeReal", not "bereal"
     return Answer(intent, refusal(topic, near, request_kind(question)), [], covered=False)
 
 

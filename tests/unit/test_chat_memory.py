@@ -272,6 +272,17 @@ def test_what_to_avoid_off_topic_is_still_refused(retriever) -> None:
     assert not answer.covered and "no card" in answer.text
 
 
+def test_a_refusal_names_the_topic_as_the_asker_wrote_it(retriever) -> None:
+    answer = Conversation(ChatContext(retriever)).ask("what is BeReal?")
+    assert not answer.covered and answer.text.startswith("The knowledge base has no card on BeReal,")
+
+
+def test_what_an_llm_is_is_answered(retriever) -> None:
+    """A product about generative AI answers its first question (it was refused: no card used the word)."""
+    answer = Conversation(ChatContext(retriever)).ask("what is an LLM?")
+    assert answer.covered and answer.text.startswith("**Large language model (LLM), simply** [genai-prompting-basics]")
+
+
 def test_a_bare_number_after_a_lesson_is_its_length(retriever) -> None:
     conv = Conversation(ChatContext(retriever))
     conv.ask("20 minute lesson on spotting phishing for my exec team")
