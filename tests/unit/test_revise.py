@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -157,7 +158,7 @@ def test_a_drop_names_the_gap_it_leaves_and_the_edit_that_closes_it(plan: Plan, 
     ]
     closed = revise_offline(dropped.plan, "move session 3 and the rest 2 weeks earlier", retriever, pair)
     dates = [s.date for s in closed.plan.sessions]
-    assert {(b - a).days for a, b in zip(dates, dates[1:], strict=False)} == {14}
+    assert {(b - a).days for a, b in pairwise(dates)} == {14}
     assert closed.changes == [
         "sessions 3-5 move 2 weeks earlier: session 3 is now on Mon 09 Feb 2026, session 5 on Mon 09 Mar 2026"
     ]
