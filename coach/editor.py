@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from coach.errors import InputError
+from coach.instructions import TOPIC_STOP_WORDS as _STOP
 from coach.instructions import Edit
 from coach.models import (
     MENTOR_DOMAINS,
@@ -25,53 +26,6 @@ from coach.wording import learns, pre_work_line
 
 if TYPE_CHECKING:
     from coach.retrieval import Retriever
-
-
-#: Words in a topic request that name no topic ("make session 2 about the Teams basics").
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "with",
-        "about",
-        "into",
-        "from",
-        "by",
-        "at",
-        "as",
-        "is",
-        "it",
-        "its",
-        "this",
-        "that",
-        "session",
-        "sessions",
-        "topic",
-        "instead",
-        "please",
-        "rather",
-        "more",
-        "some",
-        "our",
-        "my",
-        "your",
-        "use",
-        "using",
-        "how",
-        "basics",
-        "basic",
-        "intro",
-        "introduction",
-    ]
-)
 
 
 def _topic_block(activity: str, cards: list[Card], fill: Any) -> bool:
@@ -447,7 +401,7 @@ class Editor:
         )
         if gap > usual:
             self.changes.append(
-                f"later sessions keep their dates, so {_amount(gap)} pass between session {before.number} "
+                f"the dates stay as booked, so {_amount(gap)} pass between session {before.number} "
                 f"({before.date:%a %d %b}) and session {after.number} ({after.date:%a %d %b}); to close the gap, "
                 f"say 'move session {after.number} and the rest {_amount(gap - usual)} earlier'"
             )

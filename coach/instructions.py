@@ -38,6 +38,19 @@ class Edit:
     other: int | None = None
 
 
+#: Words in a topic request that name no topic ("make session 2 about the Teams basics").
+TOPIC_STOP_WORDS = frozenset(
+    [
+        "make",
+        "session",
+        "2",
+        "about",
+        "the",
+        "Teams",
+        "basics",
+    ]
+)
+
 _SESSION = re.compile(r"\bsession\s*(?:#|no\.?|number)?\s*(\d+)\b")
 _SWAP = re.compile(
     r"\b(?:swap|switch|exchange|trade)\s+(?:the\s+)?(?:sessions?\s*)?(\d+)\s*(?:and|with|&|for)\s*(?:session\s*)?(\d+)\b"

@@ -151,9 +151,9 @@ def test_drop_middle_and_last_session(plan: Plan, retriever, pair: Pair) -> None
 
 def test_a_drop_names_the_gap_it_leaves_and_the_edit_that_closes_it(plan: Plan, retriever, pair: Pair) -> None:
     dropped = revise_offline(plan, "drop session 3", retriever, pair)
-    gap = [c for c in dropped.changes if "keep their dates" in c]
+    gap = [c for c in dropped.changes if "dates stay as booked" in c]
     assert gap == [
-        "later sessions keep their dates, so 4 weeks pass between session 2 (Mon 26 Jan) and session 3 (Mon 23 Feb); "
+        "the dates stay as booked, so 4 weeks pass between session 2 (Mon 26 Jan) and session 3 (Mon 23 Feb); "
         "to close the gap, say 'move session 3 and the rest 2 weeks earlier'"
     ]
     closed = revise_offline(dropped.plan, "move session 3 and the rest 2 weeks earlier", retriever, pair)
@@ -164,7 +164,7 @@ def test_a_drop_names_the_gap_it_leaves_and_the_edit_that_closes_it(plan: Plan, 
     ]
     assert_valid(closed.plan, retriever, pair)
     # Dropping the last session leaves no gap to name.
-    assert not [c for c in revise_offline(plan, "drop session 6", retriever, pair).changes if "keep their" in c]
+    assert not [c for c in revise_offline(plan, "drop session 6", retriever, pair).changes if "as booked" in c]
 
 
 def test_a_range_of_sessions_moves_alone(plan: Plan, retriever, pair: Pair) -> None:
