@@ -409,10 +409,11 @@ def describe(giver_label: str, giver: str, goal: str, how: Link, plain: bool = F
     With `plain`, the words a person reads in the app: the card by its title only, the domain in plain words.
     """
     if plain:
-        via = f'the card "{how.title}"' if how.card else f"a shared subject, {domain_words(how.domain or '')}"
+        via = f'the card "{how.title}"' if how.card else f"a shared subject only, {domain_words(how.domain or '')}"
         text = f'the {giver_label} "{giver}" serves the goal "{goal}" through {via}'
     else:
-        via = f'card {how.card} "{how.title}"' if how.card else f"domain {how.domain}"
+        # A domain-only link is weaker evidence than a shared card, and says so.
+        via = f'card {how.card} "{how.title}"' if how.card else f"domain {how.domain} only, no card in common"
         text = f'{giver_label} "{giver}" serves goal "{goal}" through {via}'
     common = shared_words(giver, goal)
     if common:

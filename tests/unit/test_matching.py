@@ -383,3 +383,18 @@ def test_same_input_same_output(space: CardSpace) -> None:
     )
     first = json.dumps(run(space, roster), sort_keys=True)
     assert json.dumps(run(space, roster), sort_keys=True) == first
+
+
+def test_a_domain_only_link_says_it_is_weaker_than_a_card() -> None:
+    """ "serves goal ... through domain career-navigation" read as strong as a shared card (probe finding)."""
+    from coach.match_score import Link, describe
+
+    domain = Link(0.2, None, None, "career-navigation")
+    assert describe("strength", "operations strategy", "learn how promotions are decided", domain) == (
+        'strength "operations strategy" serves goal "learn how promotions are decided" '
+        "through domain career-navigation only, no card in common"
+    )
+    plain = describe("strength", "operations strategy", "learn how promotions are decided", domain, plain=True)
+    assert plain.endswith("through a shared subject only, career navigation")
+    card = Link(0.5, "career-promotion-decisions", "How promotion decisions are made", "career-navigation")
+    assert "only" not in describe("strength", "promotions", "learn how promotions are decided", card)
