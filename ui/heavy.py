@@ -91,24 +91,19 @@ def shutdown_processes() -> None:
 def _worker_start() -> None:
     """In a new worker: yield the CPU to the app's own process, and end when the app ends."""
     import os
-    import signal
-    import sys
     import threading
 
     os.nice(WORKER_NICENESS)
-    if sys.platform == "linux":
-        import ctypes
-
-        # PR_SET_PDEATHSIG: the kernel stops this worker when its parent, the app, ends (even on kill -9).
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    # Not PR_SET_PDEATHSIG: Linux sends it when the *thread* that spawned the worker ends, and workers are
+    # spawned from Gradio's short-lived request threads, so a plan could die mid-way (one in three did).
     parent = os.getppid()
 
     def watch() -> None:
-        # Elsewhere (or if the signal was missed), notice the parent has gone and leave.
+        # Notice the app has gone (even after kill -9: the worker is re-parented) and leave.
         import time
 
         while os.getppid() == parent:
-            time.sleep(2.0)
+            time.sleep(1.0)
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()

@@ -116,3 +116,81 @@ def test_a_dead_worker_is_a_clear_message_and_the_next_request_gets_a_new_pool(
         assert die_if(False) == "done"
     finally:
         heavy.shutdown_processes()
+
+
+def test_workers_outlive_the_thread_that_started_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app submits from short-lived request threads; a worker must not end with the thread that spawned it.
+
+    The probe saw "the worker running it stopped unexpectedly" on about one plan in three: the workers asked
+    the kernel for a signal when their parent *thread* ended (PR_SET_PDEATHSIG), and Gradio's request
+    threads come and go.
+    """
+    import gradio as gr  # noqa: F401  (the decorated handler raises gr.Error on a dead worker)
+
+    monkeypatch.setattr(heavy, "_use_processes", True)
+    try:
+        results: list[str] = []
+        starter = threading.Thread(target=lambda: results.append(die_if(False)))
+        starter.start()
+        starter.join()
+        assert results == ["done"]
+        pool = heavy._processes
+        time.sleep(1.0)  # the starting thread has ended; its workers are still the pool's
+        assert die_if(False) == "done"
+        assert die_if(False) == "done"
+        # The same pool: a dead worker would have been replaced by a fresh (slow to start) pool.
+        assert heavy._processes is pool and not getattr(pool, "_broken", False)
+    finally:
+        heavy.shutdown_processes()
+
+
+WORKER_SCRIPT = """
+import os, sys, time
+from ui import heavy
+
+heavy.use_processes(True)
+
+
+@heavy.heavy("The plan", process=True)
+def worker_pid() -> int:
+    return os.getpid()
+
+
+if __name__ == "__main__":
+    print(worker_pid(), flush=True)
+    time.sleep(120)
+"""
+
+
+def test_workers_end_when_the_app_is_killed(tmp_path) -> None:
+    """kill -9 of the app leaves no worker behind (each watches its parent)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "app.py"
+    script.write_text(WORKER_SCRIPT)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    app = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        assert app.stdout is not None
+        worker = int(app.stdout.readline())
+        os.kill(worker, 0)  # alive while the app is
+        app.send_signal(signal.SIGKILL)
+        app.wait()
+        for _ in range(100):
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            # A zombie re-parented to an init that reaps slowly still counts as gone.
+            if Path(f"/proc/{worker}/stat").read_text().split(")")[-1].split()[0] == "Z":
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"worker {worker} outlived the app")
+    finally:
+        app.kill()
