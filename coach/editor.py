@@ -301,11 +301,14 @@ class Editor:
         before = "; ".join(c.title for c in self.cards_of(s, MENTOR_DOMAINS)) or "no teaching topic"
         self.recompose(s, [card])
         self.changes.append(f"session {s.number} is now about {card.title} (was: {before})")
+        self._say_goals(s)
+
+    def _say_goals(self, s: Session) -> None:
+        """A session whose topic serves none of the goals is allowed (the pair chose it), and said."""
         if not s.goals and s.number != 1:
-            # Allowed (the pair chose it), but said: the plan's measures no longer tie this session to a goal.
             self.changes.append(
-                f"session {s.number} now serves none of {self.plan.mentee.name}'s goals; "
-                "it no longer counts towards them in 'How we will know it worked'"
+                f"session {s.number} serves none of {self.plan.mentee.name}'s goals, so it does not count "
+                "towards them in 'How we will know it worked'"
             )
 
     def _length(self, e: Edit) -> None:
@@ -324,7 +327,11 @@ class Editor:
         new = e.date if e.date is not None else s.date + dt.timedelta(days=e.days or 0)
         old = s.date
         s.date = new
-        self.changes.append(f"session {s.number} moves from {old:%a %d %b %Y} to {new:%a %d %b %Y}")
+        if new == old:
+            self.changes.append(f"session {s.number} is already on {new:%a %d %b %Y}; its date stays")
+            return
+        weekend = f" (a {new:%A}: check that suits you both)" if new.weekday() >= 5 else ""
+        self.changes.append(f"session {s.number} moves from {old:%a %d %b %Y} to {new:%a %d %b %Y}{weekend}")
 
     def _shift(self, e: Edit) -> None:
         first = self.session(e.session or 1, "move")
@@ -378,33 +385,29 @@ class Editor:
         self.plan.sessions.remove(s)
         if s.number == n:  # the closing review moves to the new last session
             self._make_closing(self.plan.sessions[-1])
+            self.changes.append(f"the closing review of progress moves into session {n - 1}, now the last")
         self.rehome(set(s.goals))
         orphaned = set(s.goals) - {g for o in self.plan.sessions for g in o.goals}
         self.renumber()
         self.changes.append(f"dropped session {s.number} ({s.title}); later sessions move up one number")
-        self._say_gap(s.number)
         if orphaned:
             names = "; ".join(repr(self.pair.mentee.goals[g]) for g in sorted(orphaned))
             raise RevisionRefused([f"dropping session {s.number} leaves no session for goal {names}"])
 
-    def _say_gap(self, number: int) -> None:
-        """After a drop, later sessions keep their dates (invitations may be out): name the gap that leaves."""
+    def say_gaps(self) -> None:
+        """After a drop, later sessions keep their dates (invitations may be out): name the gaps that leaves."""
         from itertools import pairwise
 
-        if not 1 < number <= len(self.plan.sessions):
-            return
-        before, after = self.plan.sessions[number - 2], self.plan.sessions[number - 1]
-        gap = (after.date - before.date).days
-        usual = min(
-            ((b.date - a.date).days for a, b in pairwise(self.plan.sessions) if b.date > a.date),
-            default=gap,
-        )
-        if gap > usual:
-            self.changes.append(
-                f"the dates stay as booked, so {_amount(gap)} pass between session {before.number} "
-                f"({before.date:%a %d %b}) and session {after.number} ({after.date:%a %d %b}); to close the gap, "
-                f"say 'move session {after.number} and the rest {_amount(gap - usual)} earlier'"
-            )
+        steps = [(a, b, (b.date - a.date).days) for a, b in pairwise(self.plan.sessions)]
+        usual = min((d for _, _, d in steps if d > 0), default=0)
+        for before, after, gap in steps:
+            if usual and gap > usual:
+                close = f"move session {after.number} and the rest {_amount(gap - usual)} earlier"
+                self.changes.append(
+                    f"the dates stay as booked, so {_amount(gap)} pass between session {before.number} "
+                    f"({before.date:%a %d %b %Y}) and session {after.number} ({after.date:%a %d %b %Y})"
+                    + (f"; to close the gap, say '{close}'" if (gap - usual) % 7 == 0 else "")
+                )
 
     def _make_closing(self, s: Session) -> None:
         from coach.checks import CLOSING_CARD
@@ -499,6 +502,7 @@ class Editor:
             f"added session {new.number} on {card.title} on {new.date:%a %d %b %Y}; "
             f"the closing session moves to {new_last_date:%a %d %b %Y}"
         )
+        self._say_goals(new)
 
     def _titles(self, s: Session) -> str:
         from coach.wording import main_idea, mid_sentence, proper_words

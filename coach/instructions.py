@@ -85,7 +85,8 @@ TOPIC_STOP_WORDS = frozenset(
 )
 
 
-_SESSION = re.compile(r"\bsession\s*(?:#|no\.?|number)?\s*(\d+)\b")
+#: "session 3", not the "session 60" of "make every session 60 minutes".
+_SESSION = re.compile(r"\bsession\s*(?:#|no\.?|number)?\s*(\d+)\b(?!\s*-?\s*(?:minutes?|mins?)\b)")
 _SWAP = re.compile(
     r"\b(?:swap|switch|exchange|trade)\s+(?:the\s+)?(?:sessions?\s*)?(\d+)\s*(?:and|with|&|for)\s*(?:session\s*)?(\d+)\b"
 )
@@ -125,7 +126,8 @@ _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?(?:\s+(\d{{4}}))?\b")
 _MONTH_DAY = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b")
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
+#: A month is four weeks: sessions keep their weekday ("push everything back a month" lands on Mondays).
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 28}
 _SHIFT = re.compile(
     r"\b(a|an|one|two|three|four|five|six|\d+)\s+(week|day|month)s?\s+(later|earlier|sooner|back|forward|on)\b"
 )
@@ -141,7 +143,7 @@ _DELTA_VERB = re.compile(
 _ABSOLUTE = re.compile(r"\b(\d+)\s*-?\s*(?:minutes?|mins?)\b")
 _CANCEL = re.compile(
     r"\bsession\s*(\d+)\s+(?:was|is|got|has\s+been|had\s+to\s+be)?\s*(?:cancell?ed|called\s+off|missed|skipped)"
-    r"|\b(?:cancell?ed|missed|skipped|lost)\s+session\s*(\d+)"
+    r"|\b(?:cancell?ed|missed|skipped|lost|cancel|skip|call\s+off)\s+session\s*(\d+)"
 )
 _DROP = re.compile(r"\b(?:drop|remove|delete|cut)\b")
 _ADD = re.compile(r"\badd\b(?:\s+(?:an?|one|another|one\s+more))?(?:\s+(?:extra|new|more))?\s+session")
@@ -197,13 +199,99 @@ def _clauses(text: str) -> list[str]:
     return out
 
 
+_WORD_NUMBERS = {w: i for i, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight"), 1)}
+_ORDINALS = {w: i for i, w in enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh"), 1)}
+#: "sessions 3 and 4", "sessions 2, 3 and 4", "session 5 & 6".
+_LIST = re.compile(r"\bsessions?\s+(\d+)((?:\s*,\s*\d+)*)\s*,?\s*(?:and|&)\s*(\d+)\b")
+
+
+def _normalise(text: str, plan: Plan) -> str:
+    """Everyday forms in the words the rules read: "session three", "the third session", "the last session",
+    "a fortnight", and consecutive lists of sessions as a range ("sessions 3 and 4" -> "sessions 3-4")."""
+    text = re.sub(r"\bsession\s+(" + "|".join(_WORD_NUMBERS) + r")\b", lambda m: f"session {_WORD_NUMBERS[m[1]]}", text)
+    text = re.sub(
+        r"\b(?:the\s+)?(" + "|".join(_ORDINALS) + r")\s+session\b", lambda m: f"session {_ORDINALS[m[1]]}", text
+    )
+    text = re.sub(r"\b(?:the\s+)?(?:last|final)\s+session\b", f"session {len(plan.sessions)}", text)
+    text = re.sub(r"\b(?:a|one)\s+fortnight\b", "two weeks", text)
+    if not _SWAP.search(text):
+
+        def as_range(m: re.Match[str]) -> str:
+            numbers = [int(n) for n in re.findall(r"\d+", m.group(0))]
+            if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+                return f"sessions {numbers[0]}-{numbers[-1]}"
+            return m.group(0)
+
+        text = _LIST.sub(as_range, text)
+    return text
+
+
+#: Words an instruction may hold besides the edits themselves ("can you please move ...").
+_FILLER_WORDS = frozenset(
+    re.findall(
+        r"\S+",
+        "a an the and or then also please pls can could would you we i us lets let's want wants need needs "
+        "like to it its that this them these those so ok okay just make change set put move shift push bring "
+        "is are be was were instead rather too as well our my your his her their plan session sessions one "
+        "ones of for by at in on into from with up back forward later earlier sooner rest everything every "
+        "all whole each after before start starting onwards onward thing edit do",
+    )
+)
+
+
+_STATEMENT = re.compile(r"\b(?:is|are|was|were|will|has|have|had|because|since|i'm|we're|she's|he's|they're|it's)\b")
+
+
+def unparsed(instruction: str, plan: Plan) -> list[str]:
+    """Parts of an instruction that no rule reads ("close the gap" in "drop session 4 and close the gap")."""
+    return _parse(instruction, plan)[1]
+
+
+def _residue(clause: str) -> str:
+    """What is left of a clause once every span the rules read, and filler words, are taken out."""
+    rest = clause
+    for pattern in (
+        _ISO,
+        _DAY_MONTH,
+        _MONTH_DAY,
+        _SWAP,
+        _TOPIC,
+        _RANGE,
+        _FROM,
+        _LIST,
+        _CANCEL,
+        _SHIFT_VERB,
+        _SHIFT,
+        _DELTA_VERB,
+        _DELTA,
+        _ABSOLUTE,
+        _ALL,
+        _ADD,
+        _DROP,
+        _MOVE,
+        _SESSION,
+    ):
+        rest = pattern.sub(" ", rest)
+    rest = re.sub(r"\bcompress\w*|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\d+|[^\w\s']", " ", rest)
+    return " ".join(w for w in rest.split() if w not in _FILLER_WORDS)
+
+
 def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
     """The edits in an instruction, in order; [] when the offline coach does not understand it."""
-    text = _hours_to_minutes(" ".join(instruction.lower().split()))
+    return _parse(instruction, plan)[0]
+
+
+def _parse(instruction: str, plan: Plan) -> tuple[list[Edit], list[str]]:
+    """The edits in an instruction, and the clauses (as written) with words no rule reads."""
+    text = _normalise(_hours_to_minutes(" ".join(instruction.lower().split())), plan)
+    unread: list[str] = []
     edits: list[Edit] = []
     current: int | None = None
     pending_from: int | None = None  # "from session 4 on, push back two weeks"
     for clause in _clauses(text):
+        # A reason ("Helen is travelling in late January") is not an edit; an order no rule reads is named.
+        if _residue(clause) and not _STATEMENT.search(clause):
+            unread.append(clause)
         if m := _SESSION.search(clause):
             current = int(m.group(1))
         if m := _CANCEL.search(clause):
@@ -234,6 +322,10 @@ def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
             topic = _TOPIC.search(clause[_ADD.search(clause).end() :])  # type: ignore[union-attr]
             edits.append(Edit("add", topic=_clean(topic.group(1)) if topic else None))
             continue
+        if _DROP.search(clause) and (m := _RANGE.search(clause)):
+            # "drop sessions 4 and 5": the later one first, so the numbers still mean what was asked.
+            edits += [Edit("drop", session=n) for n in range(int(m.group(2)), int(m.group(1)) - 1, -1)]
+            continue
         if _DROP.search(clause) and _SESSION.search(clause) and not _ABSOLUTE.search(clause):
             edits.append(Edit("drop", session=current))
             continue
@@ -255,9 +347,16 @@ def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
         rest = _ABSOLUTE.sub(" ", _DELTA.sub(" ", clause))
         if (m := _TOPIC.search(rest)) and _clean(m.group(1)):
             edits.append(Edit("topic", session=current, topic=_clean(m.group(1))))
-        if length is not None:
+        if length is not None and length.session is None and _ALL.search(clause) and plan.sessions:
+            # "make every session an hour": each session, not an unnamed one.
+            # "make every session an hour": each session, not an unnamed one.
+            edits += [
+                Edit("length", session=n, minutes=length.minutes, delta=length.delta)
+                for n in range(1, len(plan.sessions) + 1)
+            ]
+        elif length is not None:
             edits.append(length)
-    return edits
+    return edits, unread
 
 
 def _from_session(clause: str) -> int | None:

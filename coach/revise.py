@@ -108,12 +108,23 @@ def revise_offline(plan: Plan, instruction: str, retriever: Retriever, pair: Pai
     check_instruction(instruction)
     edits = parse_edits(instruction, plan)
     if not edits:
+        raise InputError("INSTRUCTION", "", f"an edit the offline coach understands, such as {OFFLINE_EXAMPLES}")
+    from coach.instructions import unparsed
+
+    if unread := unparsed(instruction, plan):
+        # Half an instruction applied reads as all of it done ("drop session 4 and close the gap").
         raise InputError(
-            "INSTRUCTION", "instruction", f"an edit the offline coach understands, such as {OFFLINE_EXAMPLES}"
+            "INSTRUCTION",
+            "",
+            "an edit in every part, but the offline coach cannot read "
+            + " or ".join(repr(u) for u in unread)
+            + f", so nothing was changed; say each change in words it knows, such as {OFFLINE_EXAMPLES}",
         )
     editor = Editor(plan, retriever, pair)
     for edit in edits:
         editor.apply(edit)
+    if any(e.kind == "drop" for e in edits):
+        editor.say_gaps()  # on the plan as it ends up ("drop session 4 and move the rest ..." leaves none)
     problems = new_problems(plan, editor.plan, retriever.kb, pair)
     if any(e.kind == "swap" for e in edits):
         # Asked for in so many words: a swap may put a card before its prerequisite; say so rather than refuse.
