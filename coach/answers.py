@@ -478,22 +478,16 @@ def lesson_minutes(text: str) -> int | None:
 
 
 def _explain(question: str, ctx: ChatContext, intent: Intent) -> Answer:
-    from rapidfuzz import fuzz
-
     topic = intent.topic or question
     ev = _evidence(question, ctx)
     if not ev.covered:
         return _not_covered(question, ctx, "explain", topic, ev)
     cards = relevant(topic, ctx.retriever, k=3, search=_chat_search(ctx)) or ev.cards
     fill = _Filler(ctx)
-    best = None
-    for c in cards:
-        for k in c.key_concepts:
-            score = max(fuzz.token_set_ratio(topic, k.term), fuzz.partial_ratio(topic.lower(), k.term.lower()))
-            if best is None or score > best[0]:
-                best = (score, c, k)
-    if best is not None and best[0] >= 80:
-        _, card, concept = best
+    from coach.terms import find
+
+    if (named := find(topic, cards, ctx.retriever.kb.cards)) is not None:
+        card, concept = named
         out = [f"**{concept.term}, simply** {_cite(card)}", "", fill(concept.meaning), ""]
         out.append(f"It comes up in *{card.title}*: {fill(_first_sentences(card.summary, 1))} {_cite(card)}")
         related = [k for k in card.key_concepts if k.term != concept.term][:3]
