@@ -103,6 +103,8 @@ class Conversation:
         q = " ".join(question.lower().split()).rstrip("?!. ")
         intent = classify(question, self.ctx.plan is not None)
         mem = self.memory
+        if intent.kind in {"general", "explain"} and (avoid := self._avoid(q)) is not None:
+            return avoid
         if mem.intent is None or intent.kind in {"instructions", "revise"}:
             return question, intent
         minutes = _minutes(q)
@@ -151,14 +153,6 @@ class Conversation:
                     audience=mem.audience,
                     brief=_points(brief, 5, 8),
                 )
-        if mem.intent == "briefing" and mem.session and intent.kind in {"general", "explain"}:
-            from coach.avoid import asks_what_to_avoid, topic_words
-            from coach.chat_search import clean
-            from coach.grounding import content_words
-
-            # "ok and what should i avoid?" after a briefing: the pitfalls of that session's topics.
-            if asks_what_to_avoid(q) and not content_words(topic_words(clean(q))) and (titles := self._titles()):
-                return f"{titles}: what should I avoid?", Intent("general", topic=titles)
         if mem.intent == "briefing" and intent.kind != "lesson":
             number = session_number(q)
             side_m = _SIDE.search(q)
@@ -200,12 +194,40 @@ class Conversation:
                 return f"{mem.query} {question}", Intent("general", topic=f"{mem.query} {q}")
         return question, intent
 
-    def _titles(self) -> str:
-        """The teaching topics of the session the last briefing was about, by title ("" when unknown)."""
+    def _avoid(self, q: str) -> tuple[str, Intent] | None:
+        """A "what should I avoid?" that names no topic, read against what it must be about, or None.
+
+        In session N: that session's topics; after a briefing: its session's; after an answer: that answer's
+        topic; first thing with a plan: the next session's. Otherwise it is answered as asked.
+        """
+        from coach.avoid import asks_what_to_avoid, topic_words
+        from coach.chat_search import clean
+        from coach.grounding import content_words
+
+        if not asks_what_to_avoid(q):
+            return None
+        number = session_number(q)
+        vague = {"there", "common", "typical", "biggest", "main", "usual", "people", "usually", "next", "session"}
+        if content_words(topic_words(clean(q))) - vague - {str(number)}:
+            return None  # "what should I avoid with copilot": a topic of its own
+        mem = self.memory
+        if number is None and mem.intent == "briefing" and mem.session:
+            number = mem.session
+        elif number is None and mem.intent in {"explain", "general", "lesson"} and (mem.topic or mem.query):
+            topic = mem.topic or mem.query or ""
+            return f"{topic}: what should I avoid?", Intent("general", topic=topic)
+        if titles := self._titles(number):
+            return f"{titles}: what should I avoid?", Intent("general", topic=titles)
+        return None
+
+    def _titles(self, number: int | None) -> str:
+        """The teaching topics of session `number` (None: the next one), by title ("" when there is none)."""
         from coach.answers import _session_for
         from coach.models import MENTOR_DOMAINS
 
-        _, s, _ = _session_for(self.ctx, Intent("briefing", session=self.memory.session))
+        if self.ctx.plan is None and self.ctx.pair is None:
+            return ""
+        _, s, _ = _session_for(self.ctx, Intent("briefing", session=number))
         return "; ".join(t.title for t in s.topics if t.domain in MENTOR_DOMAINS) if s is not None else ""
 
     def _other_side(self, q: str) -> str | None:

@@ -254,6 +254,20 @@ def test_what_to_avoid_after_a_briefing_is_about_that_sessions_topics(retriever,
     assert avoid.text.startswith("**What to avoid: Drafting and summarising documents with AI**")
 
 
+def test_what_to_avoid_names_its_topic_by_session_or_by_the_last_answer(retriever, pair: Pair) -> None:
+    """Probe: "what should I avoid in session 5?" gave feedback loops, "any common mistakes?" after an
+    explanation of hallucinations gave misleading charts."""
+    conv = Conversation(ChatContext(retriever, pair))
+    assert conv.ask("what should I avoid in session 5?").cards[0] == "genai-responsible-use-policy"
+    conv.ask("prepare me for session 4")
+    assert conv.ask("what should I avoid there?").cards[0] == "genai-slide-generation"
+    conv.ask("what is a hallucination?")
+    for follow_up in ("any common mistakes?", "what mistakes do people make?"):
+        assert conv.ask(follow_up).cards[0] == "genai-hallucinations-fact-checking", follow_up
+    # A topic of its own is searched as asked.
+    assert conv.ask("what should I avoid with copilot").cards[0] == "genai-copilot-microsoft-365"
+
+
 @pytest.mark.parametrize(
     ("question", "card"),
     [
