@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from coach.grounding import relevant
 from coach.intents import Intent, classify
 from coach.models import MENTOR_DOMAINS, PROGRAM_DOMAIN, SENIOR_DOMAINS, Card, Pair, Plan, Session
+from coach.smalltalk import reply
 from coach.wording import learns, senior_segments, task, task_items
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def compose(question: str, ctx: ChatContext, intent: Intent | None = None) -> An
     intent = intent or classify(question, ctx.plan is not None)
     handler = {
         "instructions": _instructions,
+        "smalltalk": _smalltalk,
         "revise": _revise,
         "briefing": _briefing,
         "lesson": _lesson,
@@ -184,6 +186,10 @@ def _instructions(question: str, ctx: ChatContext, intent: Intent) -> Answer:
         "on a topic, explain a term simply, suggest what to do about cancellations, or revise your plan."
     )
     return Answer("instructions", text, [], covered=True)
+
+
+def _smalltalk(question: str, ctx: ChatContext, intent: Intent) -> Answer:
+    return Answer("smalltalk", reply(question) or "", [], covered=True)
 
 
 def _not_covered(question: str, ctx: ChatContext, intent: str, topic: str | None = None, ev: Any = None) -> Answer:

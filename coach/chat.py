@@ -157,7 +157,7 @@ class ChatTurn:
             return
         draft = compose(self.question, self.ctx, intent)
         # No model for refusals and for questions the cards do not cover.
-        if self.provider is None or intent.kind == "instructions" or not draft.covered:
+        if self.provider is None or intent.kind in {"instructions", "smalltalk"} or not draft.covered:
             self.answer = draft
             yield draft.text + "\n"
             return

@@ -105,7 +105,7 @@ class Conversation:
         mem = self.memory
         if intent.kind in {"general", "explain"} and (avoid := self._avoid(q)) is not None:
             return avoid
-        if mem.intent is None or intent.kind in {"instructions", "revise"}:
+        if mem.intent is None or intent.kind in {"instructions", "revise", "smalltalk"}:
             return question, intent
         minutes = _minutes(q)
         if mem.intent == "lesson" and intent.kind in {"lesson", "general", "explain"} and _is_lesson_follow_up(q):
@@ -258,8 +258,8 @@ class Conversation:
     def remember(self, question: str, asked: str, intent: Intent, answer: Answer) -> None:
         """Keep what this answer was about (a refusal keeps the earlier topic for the next follow-up)."""
         self.turns.append((question, answer.text))
-        if intent.kind == "instructions":
-            return
+        if intent.kind in {"instructions", "smalltalk"}:
+            return  # "thanks!" keeps the topic for the next follow-up
         if not answer.covered and intent.kind not in {"briefing"}:
             return
         session = intent.session

@@ -80,7 +80,11 @@ _QUESTION_START = re.compile(
 _ABOUT_SESSION = re.compile(
     r"\b(?:teach|cover|about|prep|prepare|ready|brief|need|agenda|expect|bring|happen|plan\s+for)\b"
 )
-_NEXT = re.compile(r"\b(?:my\s+|our\s+|the\s+)?next\s+(?:session|meeting|one)\b")
+#: "my next session", and the coming one said another way: "my session with Priya", "our meeting tomorrow".
+_NEXT = re.compile(
+    r"\b(?:my\s+|our\s+|the\s+)?next\s+(?:session|meeting|one)\b"
+    r"|\b(?:my|our)\s+(?:mentoring\s+)?(?:session|meeting|catch-?up)\s+(?:with\s+[a-z]|tomorrow|today|later|this\s+week)"
+)
 _NEXT_VERBS = re.compile(r"\b(?:prepare|prep|ready|brief(?:ing)?|expect|what|cover|plan|about|agenda)\b")
 
 
@@ -107,6 +111,10 @@ def classify(question: str, has_plan: bool = False) -> Intent:
     q = " ".join(question.lower().strip().split()).rstrip("?!. ")
     if asks_for_instructions(q):
         return Intent("instructions")
+    from coach.smalltalk import reply
+
+    if reply(q) is not None:
+        return Intent("smalltalk")
     number = session_number(q)
     side = None
     if m := _PREPARE_OTHER.search(q):
@@ -125,7 +133,7 @@ def classify(question: str, has_plan: bool = False) -> Intent:
         return Intent(kind, session=number, topic=_strip_topic(topic) if topic else None, side="mentee", give_back=True)
     if m := _BRIEFING.search(q):
         return Intent("briefing", session=int(m.group(1) or m.group(2)), side=side)
-    if _NEXT.search(q) and (_NEXT_VERBS.search(q) or side):
+    if _NEXT.search(q) and (_NEXT_VERBS.search(q) or side) and not _CANCEL.search(q):
         return Intent("briefing", session=None, side=side)
     if number is not None and (side or _ABOUT_SESSION.search(q)):
         return Intent("briefing", session=number, side=side)

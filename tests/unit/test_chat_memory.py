@@ -32,6 +32,10 @@ CITE = re.compile(r"\[([a-z0-9]+(?:-[a-z0-9]+)+)\]")
         ("prepare my mentor for session 2", "briefing", 2, "mentor"),
         ("what should i teach robert in session 2?", "briefing", 2, None),
         ("build me a 30-minute lesson on prompting for my mentee", "lesson", None, None),
+        # The coming session said another way (probe: it gave a card "for the junior mentor").
+        ("I have 20 minutes before my session with Priya, what should I prepare?", "briefing", None, None),
+        ("what should I expect from our meeting tomorrow", "briefing", None, None),
+        ("what do I do if my session with priya keeps getting cancelled", "cancellations", None, None),
     ],
 )
 def test_intents_follow_the_words(question: str, kind: str, session: int | None, side: str | None) -> None:
@@ -473,3 +477,28 @@ def test_blind_conversation_turn_runs_in_the_suite(retriever) -> None:
 
     verdict = chat_evaluators()[0].score(ChatSubject(case.question, produced.text, retriever.kb, case.expect))
     assert verdict.score == 1.0, verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("said", "start"),
+    [
+        ("thanks!", "Glad it helps."),
+        ("Thank you so much", "Glad it helps."),
+        ("ok", "Good. What would you like next?"),
+        ("hi", "Hello! I can prepare you"),
+        ("bye", "Good luck with the session."),
+    ],
+)
+def test_thanks_and_greetings_are_answered_as_a_person_would(retriever, said: str, start: str) -> None:
+    """ "thanks!" got "The knowledge base has no card on that, so I won't guess" (probe finding)."""
+    conv = Conversation(ChatContext(retriever))
+    conv.ask("what is a hallucination?")
+    answer = conv.ask(said)
+    assert answer.covered and answer.intent == "smalltalk" and answer.text.startswith(start)
+    # The topic carries over the thanks to the next follow-up.
+    assert conv.ask("any common mistakes?").cards[0] == "genai-hallucinations-fact-checking"
+
+
+def test_a_question_after_thanks_is_still_a_question(retriever) -> None:
+    answer = Conversation(ChatContext(retriever)).ask("thanks, what is the capital of France?")
+    assert answer.intent != "smalltalk" and not answer.covered

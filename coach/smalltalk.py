@@ -1,0 +1,32 @@
+"""Thanks, greetings and goodbyes: answered as a person would, never as "no card covers that"."""
+
+from __future__ import annotations
+
+import re
+
+_THANKS = re.compile(
+    r"^(?:(?:ok(?:ay)?|great|perfect|brilliant|super|lovely|cool|nice)[,!. ]*)?"
+    r"(?:thanks?|thank\s+you|thx|ty|cheers|many\s+thanks)(?:\s+(?:so\s+much|a\s+lot|very\s+much|again|coach))*$"
+)
+_ACK = re.compile(r"^(?:ok(?:ay)?|great|perfect|brilliant|super|lovely|cool|nice|got\s+it|understood|noted|will\s+do)$")
+_HELLO = re.compile(r"^(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening))(?:\s+(?:there|coach))?$")
+_BYE = re.compile(r"^(?:bye|goodbye|see\s+you|that'?s\s+all(?:\s+for\s+now)?)$")
+
+_OFFER = (
+    "prepare you for a session ('prepare me for session 2'), build a timed lesson ('a 20-minute lesson on "
+    "phishing'), explain a term simply, say what to avoid, or help when a session is cancelled"
+)
+
+
+def reply(question: str) -> str | None:
+    """The reply to a thanks, greeting or goodbye; None for anything else (a question to answer)."""
+    q = " ".join(re.sub(r"[!.?,:;)(]+", " ", question.lower()).split())
+    if _THANKS.match(q):
+        return "Glad it helps. Ask me about a session, a topic to teach or what to avoid whenever you are ready."
+    if _ACK.match(q):
+        return "Good. What would you like next? I can " + _OFFER + "."
+    if _HELLO.match(q):
+        return "Hello! I can " + _OFFER + ". What would you like?"
+    if _BYE.match(q):
+        return "Good luck with the session. Come back any time to prepare the next one."
+    return None
