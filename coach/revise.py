@@ -139,7 +139,8 @@ def revise_offline(plan: Plan, instruction: str, retriever: Retriever, pair: Pai
     editor.plan.success_measures = refresh_measures(
         editor.plan.success_measures, editor.plan.goals or editor.pair.mentee.goals, editor.plan.sessions
     )
-    stamp = f"Revised offline: {instruction.strip()}"
+    # What was asked and what it did: "Changes made" in the plan is read by people who did not ask.
+    stamp = f"Revised offline: “{instruction.strip()}”: " + "; ".join(editor.changes)
     editor.plan.notes = [*editor.plan.notes, stamp]
     return Revision(editor.plan, editor.changes, "offline")
 

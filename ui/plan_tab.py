@@ -354,7 +354,12 @@ def revise_plan(
                 f"for example *{escape(example)}*.",
                 *same,
             )
-        return ("I could not read that as a change. " + REVISE_HELP + f"\n\n({escape(exc.expected)})", *same)
+        if "cannot read" in exc.expected:  # part of it read, part not: name the part (nothing was changed)
+            part = exc.expected.split("cannot read ", 1)[1].split(", so nothing was changed")[0]
+            return (f"I could not read {escape(part)}, so nothing was changed. " + REVISE_HELP, *same)
+        if exc.expected.startswith("an edit the offline coach understands"):
+            return ("I could not read that as a change. " + REVISE_HELP, *same)
+        return ("I could not read that as a change: " + escape(exc.expected), *same)
     new = result.plan
     msg = "Done: " + escape("; ".join(result.changes))
     return (

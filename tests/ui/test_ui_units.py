@@ -192,6 +192,12 @@ def test_the_revise_box_example_works_on_a_chosen_session_and_asks_which_on_the_
     assert "could not read" not in asked and "COACH_" not in asked
     done = revise_plan(plan, pair_json, "Session 2 · anything", "make it about Teams")[0]
     assert done.startswith("Done: session 2 is now about Microsoft Teams"), done
+    # A part it cannot read is named once, with the examples once (they were listed twice).
+    half = revise_plan(plan, pair_json, "The whole plan", "drop session 4 and close the gap")[0]
+    assert half.startswith("I could not read 'drop session 4 and close the gap', so nothing was changed."), half
+    assert half.count("swap sessions 2 and 3") == 1
+    unread = revise_plan(plan, pair_json, "The whole plan", "make it nicer")[0]
+    assert unread.startswith("I could not read that as a change.") and unread.count("swap sessions 2 and 3") == 1
 
 
 def test_card_form_round_trips_and_rejects_bad_lines() -> None:

@@ -226,6 +226,12 @@ def test_change_lines_say_what_happened(plan: Plan, retriever, pair: Pair) -> No
     assert any("serves none of Robert Klein's goals" in c for c in added.changes)
 
 
+def test_the_plan_notes_what_a_revision_did(plan: Plan, retriever, pair: Pair) -> None:
+    result = revise_offline(plan, "drop session 4", retriever, pair)
+    assert result.plan.notes[-1] == "Revised offline: “drop session 4”: " + "; ".join(result.changes)
+    assert "dropped session 4 (Building slide decks with AI)" in result.plan.notes[-1]
+
+
 def test_a_range_of_sessions_moves_alone(plan: Plan, retriever, pair: Pair) -> None:
     moved = revise_offline(plan, "push sessions 3-4 back a week", retriever, pair).plan
     before = [s.date for s in plan.sessions]
