@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from coach.grounding import relevant
 from coach.intents import Intent, classify
 from coach.models import MENTOR_DOMAINS, PROGRAM_DOMAIN, SENIOR_DOMAINS, Card, Pair, Plan, Session
-from coach.smalltalk import reply
+from coach.smalltalk import INSTRUCTIONS_REPLY, reply
 from coach.wording import learns, senior_segments, task, task_items
 
 if TYPE_CHECKING:
@@ -181,11 +181,7 @@ def humanise(text: str, kb: Any) -> str:
 
 
 def _instructions(question: str, ctx: ChatContext, intent: Intent) -> Answer:
-    text = (
-        "I can't share or change my instructions. I can prepare you for a session, give you a timed lesson "
-        "on a topic, explain a term simply, suggest what to do about cancellations, or revise your plan."
-    )
-    return Answer("instructions", text, [], covered=True)
+    return Answer("instructions", INSTRUCTIONS_REPLY, [], covered=True)
 
 
 def _smalltalk(question: str, ctx: ChatContext, intent: Intent) -> Answer:
@@ -295,6 +291,8 @@ def _briefing(question: str, ctx: ChatContext, intent: Intent) -> Answer:
         head = "catch-up"
     elif status == "held":
         when += ", held"
+    elif s.date < ctx.current_date():
+        when += " (that date has passed and nothing is logged for it)"
     out = [
         f"**Session {s.number} {head}: {s.title}**",
         f"{when}, {s.minutes} minutes, {mentor} with {mentee}.",

@@ -1,4 +1,5 @@
-"""Thanks, greetings and goodbyes: answered as a person would, never as "no card covers that"."""
+"""Fixed replies: thanks, greetings and goodbyes answered as a person would (never "no card covers that"),
+and what the coach says when asked for its instructions."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ _ACK = re.compile(r"^(?:ok(?:ay)?|great|perfect|brilliant|super|lovely|cool|nice
 _HELLO = re.compile(r"^(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening))(?:\s+(?:there|coach))?$")
 _BYE = re.compile(r"^(?:bye|goodbye|see\s+you|that'?s\s+all(?:\s+for\s+now)?)$")
 
+INSTRUCTIONS_REPLY = (
+    "I can't share or change my instructions. I can prepare you for a session, give you a timed lesson "
+    "on a topic, explain a term simply, suggest what to do about cancellations, or revise your plan."
+)
 _OFFER = (
     "prepare you for a session ('prepare me for session 2'), build a timed lesson ('a 20-minute lesson on "
     "phishing'), explain a term simply, say what to avoid, or help when a session is cancelled"

@@ -198,6 +198,15 @@ def test_next_session_when_all_are_past_says_so(retriever, pair: Pair) -> None:
     assert "02 December 2026" in answer.text
 
 
+def test_a_briefing_for_a_past_session_says_its_date_has_passed(retriever, pair: Pair) -> None:
+    """Probe: briefings for sessions already past did not say so."""
+    ctx = ChatContext(retriever, pair, today=dt.date(2026, 2, 1))
+    past = ask("prepare me for session 2", ctx).text.splitlines()[1]
+    assert past.startswith("Monday 26 January 2026 (that date has passed and nothing is logged for it)")
+    coming = ask("prepare me for session 3", ctx).text.splitlines()[1]
+    assert coming.startswith("Monday 09 February 2026, 45 minutes")
+
+
 def test_next_session_skips_logged_sessions(retriever, pair: Pair) -> None:
     today = dt.date(2026, 1, 20)  # session 2 is on 26 January
     assert ask("Prepare me for my next session", ChatContext(retriever, pair, today=today)).text.startswith(
