@@ -44,6 +44,8 @@ HISTORY_CHARS = 2400
 #: Of each earlier answer, this many characters are sent (its opening says what it was).
 ANSWER_CHARS = 500
 
+#: "What should I avoid?" with no topic, no session and nothing said before: the mentoring's own pitfalls.
+_MENTORING_PITFALLS = {"mentor": "program-teaching-a-senior-colleague", "mentee": "program-power-gap-candour"}
 _SHORTER = re.compile(r"\b(?:shorter|quicker|less\s+time|trim|cut)\b")
 _LONGER = re.compile(r"\b(?:longer|more\s+time|extend)\b")
 _MINUTES = re.compile(r"\b(\d{1,3})\s*-?\s*(?:minutes?|mins?|min)\b|\b(an?|one|half\s+an|two|2)\s+hours?\b")
@@ -218,7 +220,9 @@ class Conversation:
             return f"{topic}: what should I avoid?", Intent("general", topic=topic)
         if titles := self._titles(number):
             return f"{titles}: what should I avoid?", Intent("general", topic=titles)
-        return None
+        # Nothing to go on: the pitfalls of the mentoring itself, for the side asking.
+        card = self.ctx.retriever.kb.get(_MENTORING_PITFALLS["mentor" if self.ctx.role == "mentor" else "mentee"])
+        return (f"{card.title}: what should I avoid?", Intent("general", topic=card.title)) if card else None
 
     def _titles(self, number: int | None) -> str:
         """The teaching topics of session `number` (None: the next one), by title ("" when there is none)."""

@@ -282,6 +282,15 @@ def test_what_to_avoid_names_its_topic_by_session_or_by_the_last_answer(retrieve
 
 
 @pytest.mark.parametrize(
+    ("role", "card"), [("mentor", "program-teaching-a-senior-colleague"), ("mentee", "program-power-gap-candour")]
+)
+def test_what_to_avoid_with_nothing_to_go_on_is_about_the_mentoring(retriever, role: str, card: str) -> None:
+    """Probe: "what should I avoid?" as a first question gave social-media etiquette."""
+    answer = Conversation(ChatContext(retriever, role=role)).ask("what should I avoid?")
+    assert answer.cards[0] == card and answer.text.startswith("**What to avoid: ")
+
+
+@pytest.mark.parametrize(
     ("question", "card"),
     [
         ("what mistakes do people make with dashboards", "data-reading-dashboards"),
