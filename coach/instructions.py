@@ -234,12 +234,15 @@ _FILLER_WORDS = frozenset(
         "like to it its that this them these those so ok okay just make change set put move shift push bring "
         "is are be was were instead rather too as well our my your his her their plan session sessions one "
         "ones of for by at in on into from with up back forward later earlier sooner rest everything every "
-        "all whole each after before start starting onwards onward thing edit do",
+        "all whole each after before start starting onwards onward thing edit do longer shorter thanks thank cheers",
     )
 )
 
 
-_STATEMENT = re.compile(r"\b(?:is|are|was|were|will|has|have|had|because|since|i'm|we're|she's|he's|they're|it's)\b")
+#: A clause that gives a reason, not an order ("Helen is travelling", "due to illness", "she's on leave").
+_STATEMENT = re.compile(
+    r"\b(?:is|are|was|were|will|has|have|had|got|because|since|due|owing|i'm|we're|she's|he's|they're|it's)\b"
+)
 
 
 def unparsed(instruction: str, plan: Plan) -> list[str]:

@@ -131,11 +131,20 @@ def test_a_part_no_rule_reads_refuses_the_whole_edit(plan: Plan, retriever, inst
     assert unread in str(err.value) and "nothing was changed" in str(err.value)
 
 
-def test_a_reason_beside_the_edit_is_not_an_order(plan: Plan, retriever, pair: Pair) -> None:
-    result = revise_offline(
-        plan, "Helen is travelling in late January, push everything back two weeks", retriever, pair
-    )
-    assert result.changes[0].startswith("every session moves 2 weeks later")
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        "Helen is travelling in late January, push everything back two weeks",
+        "session 3 got cancelled due to illness, compress the rest",
+        "push session 4 back a week due to the offsite",
+        "make session 2 longer, 60 minutes",
+        "please push everything back 2 weeks, thanks",
+    ],
+)
+def test_a_reason_or_courtesy_beside_the_edit_is_not_an_order(
+    plan: Plan, retriever, pair: Pair, instruction: str
+) -> None:
+    assert revise_offline(plan, instruction, retriever, pair).changes
 
 
 def test_unknown_instruction_offline_is_bad_input(plan: Plan, retriever) -> None:
