@@ -89,6 +89,8 @@ class Memory:
     audience: str | None = None
     query: str | None = None
     extra: str | None = None
+    #: The first card the answer cited: "any common mistakes?" after it is about that card.
+    card: str | None = None
 
 
 @dataclass
@@ -216,7 +218,8 @@ class Conversation:
         if number is None and mem.intent == "briefing" and mem.session:
             number = mem.session
         elif number is None and mem.intent in {"explain", "general", "lesson"} and (mem.topic or mem.query):
-            topic = mem.topic or mem.query or ""
+            card = self.ctx.retriever.kb.get(mem.card) if mem.card else None
+            topic = card.title if card else mem.topic or mem.query or ""
             return f"{topic}: what should I avoid?", Intent("general", topic=topic)
         if titles := self._titles(number):
             return f"{titles}: what should I avoid?", Intent("general", topic=titles)
@@ -279,6 +282,7 @@ class Conversation:
             audience=intent.audience,
             query=_search_words(asked, intent),
             extra=intent.extra,
+            card=next(iter(answer.cards or _cited(answer.text)), None),
         )
 
     def history_text(self) -> str:
@@ -336,6 +340,11 @@ class ConversationTurn:
         self.answer = self._turn.answer
         assert self.answer is not None
         self.conversation.remember(self.question, self.asked, self.intent, self.answer)
+
+
+def _cited(text: str) -> list[str]:
+    """The card ids an answer's text cites, in order (the app's history keeps the text only)."""
+    return re.findall(r"\[([a-z0-9]+(?:-[a-z0-9]+)+)\]", text)
 
 
 def _plan_length(ctx: ChatContext) -> int | None:

@@ -517,6 +517,16 @@ def test_thanks_and_greetings_are_answered_as_a_person_would(retriever, said: st
     assert conv.ask("any common mistakes?").cards[0] == "genai-hallucinations-fact-checking"
 
 
+def test_the_app_history_carries_the_card_to_what_to_avoid(retriever) -> None:
+    """In the app (history replayed), "any common mistakes?" after "what is generative AI?" gave the image
+    generation card: the topic words were carried, not the card the answer used (seen in a screenshot)."""
+    conv = Conversation(ChatContext(retriever))
+    history = [(q, conv.ask(q).text) for q in ("what is generative AI?", "thanks!")]
+    replayed = Conversation.replay(ChatContext(retriever), history)
+    assert replayed.memory.card == "genai-prompting-basics"
+    assert replayed.ask("any common mistakes?").cards[0] == "genai-prompting-basics"
+
+
 def test_a_question_after_thanks_is_still_a_question(retriever) -> None:
     answer = Conversation(ChatContext(retriever)).ask("thanks, what is the capital of France?")
     assert answer.intent != "smalltalk" and not answer.covered
