@@ -201,8 +201,8 @@ class Conversation:
     def _avoid(self, q: str) -> tuple[str, Intent] | None:
         """A "what should I avoid?" that names no topic, read against what it must be about, or None.
 
-        In session N: that session's topics; after a briefing: its session's; after an answer: that answer's
-        topic; first thing with a plan: the next session's. Otherwise it is answered as asked.
+        In session N: that session's topics; after a briefing: its session's; after an answer: the card it
+        cited; first thing with a plan: the next session's; with nothing to go on, the mentoring's own pitfalls.
         """
         from coach.avoid import asks_what_to_avoid, topic_words
         from coach.chat_search import clean

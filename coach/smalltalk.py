@@ -7,7 +7,8 @@ import re
 
 _THANKS = re.compile(
     r"^(?:(?:ok(?:ay)?|great|perfect|brilliant|super|lovely|cool|nice)[,!. ]*)?"
-    r"(?:thanks?|thank\s+you|thx|ty|cheers|many\s+thanks)(?:\s+(?:so\s+much|a\s+lot|very\s+much|again|coach))*$"
+    r"(?:thanks?|thank\s+you|thx|ty|cheers|many\s+thanks)(?:\s+(?:so\s+much|a\s+lot|very\s+much|again|coach))*"
+    r"(?:\s+for\s+(?:the|your|all\s+the|this|that)\s+(?:help|answer|tips?|advice|ideas?))?$"
 )
 _ACK = re.compile(r"^(?:ok(?:ay)?|great|perfect|brilliant|super|lovely|cool|nice|got\s+it|understood|noted|will\s+do)$")
 _HELLO = re.compile(r"^(?:hi|hello|hey|hiya|good\s+(?:morning|afternoon|evening))(?:\s+(?:there|coach))?$")

@@ -502,6 +502,7 @@ def test_blind_conversation_turn_runs_in_the_suite(retriever) -> None:
     [
         ("thanks!", "Glad it helps."),
         ("Thank you so much", "Glad it helps."),
+        ("great, thanks for the help", "Glad it helps."),
         ("ok", "Good. What would you like next?"),
         ("hi", "Hello! I can prepare you"),
         ("bye", "Good luck with the session."),
