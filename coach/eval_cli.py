@@ -225,7 +225,6 @@ def _score_one(
     settings: Any, plan_path: Path, pair_path: Path, thresholds_path: Path, fmt: str, out: str | None
 ) -> None:
     """Score one plan (SPEC.md section 6); exit 0 whatever the scores."""
-
     from coach.evals.cases import load_thresholds
     from coach.evals.scoring import score_plan
     from coach.pairs import load_pair

@@ -245,11 +245,6 @@ _STATEMENT = re.compile(
 )
 
 
-def unparsed(instruction: str, plan: Plan) -> list[str]:
-    """Parts of an instruction that no rule reads ("close the gap" in "drop session 4 and close the gap")."""
-    return _parse(instruction, plan)[1]
-
-
 def _residue(clause: str) -> str:
     """What is left of a clause once every span the rules read, and filler words, are taken out."""
     rest = clause
@@ -281,11 +276,12 @@ def _residue(clause: str) -> str:
 
 def parse_edits(instruction: str, plan: Plan) -> list[Edit]:
     """The edits in an instruction, in order; [] when the offline coach does not understand it."""
-    return _parse(instruction, plan)[0]
+    return read_instruction(instruction, plan)[0]
 
 
-def _parse(instruction: str, plan: Plan) -> tuple[list[Edit], list[str]]:
-    """The edits in an instruction, and the clauses (as written) with words no rule reads."""
+def read_instruction(instruction: str, plan: Plan) -> tuple[list[Edit], list[str]]:
+    """The edits in an instruction, and its clauses with words no rule reads ("close the gap" in
+    "drop session 4 and close the gap")."""
     text = _normalise(_hours_to_minutes(" ".join(instruction.lower().split())), plan)
     unread: list[str] = []
     edits: list[Edit] = []

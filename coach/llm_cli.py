@@ -195,9 +195,9 @@ def revise(
     from coach.pairs import load_pair
     from coach.providers import open_provider, parse_model
     from coach.revise import check_instruction, load_plan_file
+    from coach.revise import revise as revise_plan
 
     fmt = format_for(fmt, out, "json", ("json", "md"))
-    from coach.revise import revise as revise_plan
 
     if instruction == "-":
         # Read one character past the limit: enough to refuse a longer text without holding all of it.

@@ -106,12 +106,12 @@ def check_instruction(instruction: str) -> None:
 def revise_offline(plan: Plan, instruction: str, retriever: Retriever, pair: Pair | None = None) -> Revision:
     """Apply the edits the offline coach understands; raises InputError when it understands none."""
     check_instruction(instruction)
-    edits = parse_edits(instruction, plan)
+    from coach.instructions import read_instruction
+
+    edits, unread = read_instruction(instruction, plan)
     if not edits:
         raise InputError("INSTRUCTION", "", f"an edit the offline coach understands, such as {OFFLINE_EXAMPLES}")
-    from coach.instructions import unparsed
-
-    if unread := unparsed(instruction, plan):
+    if unread:
         # Half an instruction applied reads as all of it done ("drop session 4 and close the gap").
         raise InputError(
             "INSTRUCTION",

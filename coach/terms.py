@@ -37,19 +37,17 @@ def score(topic: str, term: str) -> float:
     """How closely a question's topic names a term (0-100), comparing whole spellings."""
     from rapidfuzz import fuzz
 
-    asked = [_singular(t) for t in _forms(topic)[:1]] + _forms(topic)[:1]
-    return max(fuzz.ratio(a, _singular(f)) for a in asked for f in _forms(term))
+    whole = _forms(topic)[0]
+    return max(fuzz.ratio(a, _singular(f)) for a in (_singular(whole), whole) for f in _forms(term))
 
 
 def find(topic: str, found: list[Card], every: Iterable[Card]) -> tuple[Card, KeyConcept] | None:
     """The card and key concept a topic names: exact anywhere, else close among `found`; None if neither."""
-    best: tuple[float, Card, KeyConcept] | None = None
-    for cards, floor in ((every, EXACT), (found, CLOSE)):
-        for c in cards:
-            for k in c.key_concepts:
-                s = score(topic, k.term)
-                if s >= floor and (best is None or s > best[0]):
-                    best = (s, c, k)
+    scored = [(score(topic, k.term), c, k) for c in every for k in c.key_concepts]
+    # The cards found in their search order, so a tie goes to the better-ranked card.
+    close = [x for c in found for x in scored if x[1].id == c.id]
+    for floor, pool in ((EXACT, scored), (CLOSE, close)):
+        best = max((x for x in pool if x[0] >= floor), key=lambda x: x[0], default=None)
         if best is not None:
             return best[1], best[2]
     return None
